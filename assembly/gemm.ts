@@ -1,0 +1,209 @@
+// Packed, register-blocked single-precision GEMM (the BLIS/Goto loop nest) for wasm SIMD.
+//
+//   C[m×n] (+)= op(A)[m×k] · op(B)[k×n]  (+ bias[n]) (then ReLU)
+//
+// op(A)(i,p) = A[i*rsA + p*csA] and op(B)(p,j) = B[p*rsB + j*csB] (strides in floats), so every
+// transpose variant backprop needs is the same kernel with other strides:
+//   A·B   : rsA = K, csA = 1, rsB = N, csB = 1
+//   Aᵀ·B  : A stored [K×M] → rsA = 1, csA = M
+//   A·Bᵀ  : B stored [N×K] → rsB = 1, csB = K
+// C is row-major with leading dimension ldc (floats). Any m, n, k ≥ 1: edge tiles are computed on
+// zero-padded packed panels and written back through a small tile buffer.
+//
+// Blocking: B is packed per (KC×NC) block into NR-wide column panels (k-major, 8 floats per k);
+// A per (MC×KC) block into MR-high row panels (k-major, 6 floats per k). The 6×8 micro-kernel keeps
+// 12 f32x4 accumulators in registers and reads A with load32_splat (one broadcast load per row).
+// Scratch is caller-owned (each thread passes its own): gemmScratchBytes() bytes, 16-byte aligned.
+
+import { fmadd } from './simd';
+
+const MR: i32 = 6;
+const NR: i32 = 8;
+const KC: i32 = 320;
+const MC: i32 = 120;
+const NC: i32 = 512;
+
+/** flags bit 0: C += (accumulate into C instead of overwriting). */
+export const GEMM_ACCUMULATE: i32 = 1;
+/** flags bit 1: apply ReLU to the final result (after bias). */
+export const GEMM_RELU: i32 = 2;
+
+const PACK_B_BYTES: usize = <usize>(KC * NC) * 4;
+const PACK_A_BYTES: usize = <usize>(MC * KC) * 4;
+const TILE_BYTES: usize = <usize>(MR * NR) * 4;
+
+/** Bytes of scratch sgemm needs: packed B block, packed A block, one edge tile. */
+export function gemmScratchBytes(): usize {
+  return PACK_B_BYTES + PACK_A_BYTES + TILE_BYTES;
+}
+
+/** Packs op(B)[pc..pc+kc, jc..jc+nc] into NR-wide k-major panels at dst, zero-padding the last panel. */
+function packB(b: usize, rsB: i32, csB: i32, pc: i32, kc: i32, jc: i32, nc: i32, dst: usize): void {
+  for (let j0 = 0; j0 < nc; j0 += NR) {
+    const nr = min(NR, nc - j0);
+    const panel = dst + (<usize>(j0 * kc) << 2);
+    if (csB == 1 && nr == NR) {
+      // Rows of B are contiguous: two vector loads per k.
+      let src = b + (<usize>(pc * rsB + jc + j0) << 2);
+      const step = <usize>rsB << 2;
+      for (let p = 0; p < kc; p++) {
+        const d = panel + (<usize>(p * NR) << 2);
+        v128.store(d, v128.load(src));
+        v128.store(d, v128.load(src, 16), 16);
+        src += step;
+      }
+    } else {
+      for (let j = 0; j < NR; j++) {
+        if (j < nr) {
+          let src = b + (<usize>(pc * rsB + (jc + j0 + j) * csB) << 2);
+          const step = <usize>rsB << 2;
+          for (let p = 0; p < kc; p++) {
+            store<f32>(panel + (<usize>(p * NR + j) << 2), load<f32>(src));
+            src += step;
+          }
+        } else {
+          for (let p = 0; p < kc; p++) store<f32>(panel + (<usize>(p * NR + j) << 2), 0);
+        }
+      }
+    }
+  }
+}
+
+/** Packs op(A)[ic..ic+mc, pc..pc+kc] into MR-high k-major panels at dst, zero-padding the last panel. */
+function packA(a: usize, rsA: i32, csA: i32, ic: i32, mc: i32, pc: i32, kc: i32, dst: usize): void {
+  for (let i0 = 0; i0 < mc; i0 += MR) {
+    const mr = min(MR, mc - i0);
+    const panel = dst + (<usize>(i0 * kc) << 2);
+    for (let i = 0; i < MR; i++) {
+      if (i < mr) {
+        let src = a + (<usize>((ic + i0 + i) * rsA + pc * csA) << 2);
+        const step = <usize>csA << 2;
+        for (let p = 0; p < kc; p++) {
+          store<f32>(panel + (<usize>(p * MR + i) << 2), load<f32>(src));
+          src += step;
+        }
+      } else {
+        for (let p = 0; p < kc; p++) store<f32>(panel + (<usize>(p * MR + i) << 2), 0);
+      }
+    }
+  }
+}
+
+// Writes one 8-wide row of the tile: beta selects overwrite (0) or accumulate (1); the epilogue
+// (bias, ReLU) runs only on the last K block.
+// @ts-ignore: decorator
+@inline function storeRow(dst: usize, v0: v128, v1: v128, beta: i32, bias: usize, relu: i32): void {
+  if (beta) {
+    v0 = f32x4.add(v0, v128.load(dst));
+    v1 = f32x4.add(v1, v128.load(dst, 16));
+  }
+  if (bias) {
+    v0 = f32x4.add(v0, v128.load(bias));
+    v1 = f32x4.add(v1, v128.load(bias, 16));
+  }
+  if (relu) {
+    const z = f32x4.splat(0);
+    v0 = f32x4.max(v0, z);
+    v1 = f32x4.max(v1, z);
+  }
+  v128.store(dst, v0);
+  v128.store(dst, v1, 16);
+}
+
+/**
+ * 6×8 micro-kernel over kc steps of packed panels pa (6 floats/k) and pb (8 floats/k).
+ * Full tiles go straight to C; edge tiles (mr < 6 or nr < 8) through `tile` and a scalar copy.
+ */
+function micro6x8(kc: i32, pa: usize, pb: usize, c: usize, ldc: i32, mr: i32, nr: i32,
+  beta: i32, bias: usize, relu: i32, tile: usize): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  let c40 = f32x4.splat(0), c41 = f32x4.splat(0), c50 = f32x4.splat(0), c51 = f32x4.splat(0);
+  for (let p = 0; p < kc; p++) {
+    const b0 = v128.load(pb);
+    const b1 = v128.load(pb, 16);
+    let a = v128.load32_splat(pa);
+    c00 = fmadd(a, b0, c00); c01 = fmadd(a, b1, c01);
+    a = v128.load32_splat(pa, 4);
+    c10 = fmadd(a, b0, c10); c11 = fmadd(a, b1, c11);
+    a = v128.load32_splat(pa, 8);
+    c20 = fmadd(a, b0, c20); c21 = fmadd(a, b1, c21);
+    a = v128.load32_splat(pa, 12);
+    c30 = fmadd(a, b0, c30); c31 = fmadd(a, b1, c31);
+    a = v128.load32_splat(pa, 16);
+    c40 = fmadd(a, b0, c40); c41 = fmadd(a, b1, c41);
+    a = v128.load32_splat(pa, 20);
+    c50 = fmadd(a, b0, c50); c51 = fmadd(a, b1, c51);
+    pa += 24;
+    pb += 32;
+  }
+  if (mr == MR && nr == NR) {
+    const ld = <usize>ldc << 2;
+    storeRow(c, c00, c01, beta, bias, relu); c += ld;
+    storeRow(c, c10, c11, beta, bias, relu); c += ld;
+    storeRow(c, c20, c21, beta, bias, relu); c += ld;
+    storeRow(c, c30, c31, beta, bias, relu); c += ld;
+    storeRow(c, c40, c41, beta, bias, relu); c += ld;
+    storeRow(c, c50, c51, beta, bias, relu);
+    return;
+  }
+  v128.store(tile, c00); v128.store(tile, c01, 16);
+  v128.store(tile, c10, 32); v128.store(tile, c11, 48);
+  v128.store(tile, c20, 64); v128.store(tile, c21, 80);
+  v128.store(tile, c30, 96); v128.store(tile, c31, 112);
+  v128.store(tile, c40, 128); v128.store(tile, c41, 144);
+  v128.store(tile, c50, 160); v128.store(tile, c51, 176);
+  for (let i = 0; i < mr; i++) {
+    for (let j = 0; j < nr; j++) {
+      const dst = c + (<usize>(i * ldc + j) << 2);
+      let v = load<f32>(tile + (<usize>(i * NR + j) << 2));
+      if (beta) v += load<f32>(dst);
+      if (bias) v += load<f32>(bias + (<usize>j << 2));
+      if (relu) v = max(v, <f32>0);
+      store<f32>(dst, v);
+    }
+  }
+}
+
+/**
+ * C (+)= op(A)·op(B) (+ bias) (ReLU). See the file comment for strides.
+ * a, b, c, bias: byte addresses of f32 arrays (4-byte aligned; 16 is faster); bias = 0 for none.
+ * scratch: gemmScratchBytes() bytes, 16-byte aligned, owned by the calling thread.
+ */
+export function sgemm(m: i32, n: i32, k: i32,
+  a: usize, rsA: i32, csA: i32,
+  b: usize, rsB: i32, csB: i32,
+  c: usize, ldc: i32, bias: usize, flags: i32, scratch: usize): void {
+  const packedB = scratch;
+  const packedA = scratch + PACK_B_BYTES;
+  const tile = packedA + PACK_A_BYTES;
+  const relu = flags & GEMM_RELU;
+  // Split K evenly so no block is a sliver (e.g. K = 400 → 200 + 200, not 320 + 80).
+  const kBlocks = (k + KC - 1) / KC;
+  const kcStep = (k + kBlocks - 1) / kBlocks;
+  for (let jc = 0; jc < n; jc += NC) {
+    const nc = min(NC, n - jc);
+    for (let pc = 0; pc < k; pc += kcStep) {
+      const kc = min(kcStep, k - pc);
+      const beta = pc > 0 ? 1 : (flags & GEMM_ACCUMULATE);
+      const last = pc + kc >= k;
+      packB(b, rsB, csB, pc, kc, jc, nc, packedB);
+      for (let ic = 0; ic < m; ic += MC) {
+        const mc = min(MC, m - ic);
+        packA(a, rsA, csA, ic, mc, pc, kc, packedA);
+        for (let j0 = 0; j0 < nc; j0 += NR) {
+          const nr = min(NR, nc - j0);
+          const pb = packedB + (<usize>(j0 * kc) << 2);
+          const biasJ: usize = last && bias ? bias + (<usize>(jc + j0) << 2) : 0;
+          const reluJ = last ? relu : 0;
+          for (let i0 = 0; i0 < mc; i0 += MR) {
+            const mr = min(MR, mc - i0);
+            const pa = packedA + (<usize>(i0 * kc) << 2);
+            const cij = c + (<usize>((ic + i0) * ldc + jc + j0) << 2);
+            micro6x8(kc, pa, pb, cij, ldc, mr, nr, beta, biasJ, reluJ, tile);
+          }
+        }
+      }
+    }
+  }
+}

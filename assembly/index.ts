@@ -1,0 +1,4 @@
+// The module's exports: pointer-only kernels, grouped by family in the files below.
+export * from './module';
+export * from './gemm';
+export * from './peak';
