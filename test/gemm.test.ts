@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { matMul, tensor, memory } from '../src/index.js';
+import { gemm } from '../src/ops/matmul.js';
+import { runtime } from '../src/backend/runtime.js';
+import { refGemm } from '../src/reference/gemm.js';
+import { maxRelErr, randn } from './helpers/random.js';
+
+// Shapes around the 6×8 tile and the KC/MC/NC blocks: 1s, non-multiples, K splits, the CNN's shapes.
+const shapes: [number, number, number][] = [
+  [1, 1, 1], [1, 8, 1], [6, 8, 1], [7, 9, 3], [5, 7, 2], [6, 8, 16], [13, 17, 19], [1, 64, 1600],
+  [32, 64, 1600], [121, 64, 288], [64, 10, 64], [3, 1000, 5], [130, 3, 700], [241, 129, 321],
+  [600, 520, 33], [2, 2, 641],
+];
+
+describe('sgemm matches the reference', () => {
+  for (const [m, n, k] of shapes) {
+    for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+      it(`${m}x${n}x${k} transposeA=${ta} transposeB=${tb}`, () => {
+        const a = randn(m * k, m * 31 + k), b = randn(k * n, n * 17 + k);
+        const A = tensor(a, ta ? [k, m] : [m, k]);
+        const B = tensor(b, tb ? [n, k] : [k, n]);
+        const C = matMul(A, B, ta, tb);
+        const want = refGemm(m, n, k, a, ta, b, tb);
+        // float32 rounding grows with K (sqrt(K) typical, K worst case).
+        expect(maxRelErr(C.dataSync(), want)).toBeLessThan(1e-6 * k + 1e-6);
+        A.dispose(); B.dispose(); C.dispose();
+      });
+    }
+  }
+});
+
+describe('sgemm epilogue', () => {
+  for (const [m, n, k] of [[5, 7, 3], [6, 8, 9], [37, 70, 650], [121, 64, 288]] as const) {
+    it(`bias + relu + accumulate ${m}x${n}x${k}`, () => {
+      const { heap } = runtime();
+      const a = randn(m * k, 1), b = randn(k * n, 2), bias = randn(n, 3), c0 = randn(m * n, 4);
+      const pa = heap.alloc(a.length * 4), pb = heap.alloc(b.length * 4), pbias = heap.alloc(n * 4), pc = heap.alloc(m * n * 4);
+      heap.writeF32(pa, a); heap.writeF32(pb, b); heap.writeF32(pbias, bias); heap.writeF32(pc, c0);
+      gemm(m, n, k, pa, false, pb, false, pc, { bias: pbias, relu: true, accumulate: true });
+      const want = refGemm(m, n, k, a, false, b, false, { bias, relu: true, c: c0 });
+      expect(maxRelErr(heap.readF32(pc, m * n), want)).toBeLessThan(1e-6 * k);
+      gemm(m, n, k, pa, false, pb, false, pc, { bias: pbias });
+      expect(maxRelErr(heap.readF32(pc, m * n), refGemm(m, n, k, a, false, b, false, { bias }))).toBeLessThan(1e-6 * k);
+      for (const p of [pa, pb, pbias, pc]) heap.free(p);
+    });
+  }
+});
+
+describe('matMul errors', () => {
+  it('names mismatched inner dimensions', () => {
+    const a = tensor(new Float32Array(6), [2, 3]), b = tensor(new Float32Array(8), [4, 2]);
+    expect(() => matMul(a, b)).toThrow(/matMul: inner dimensions must agree: op\(a\) is \[2, 3\] and op\(b\) is \[4, 2\]/);
+    expect(() => matMul(a, tensor([1, 2, 3]))).toThrow(/matMul: b must be a rank-2 tensor, got tensor of shape \[3\]/);
+    a.dispose(); b.dispose();
+  });
+  it('rejects disposed tensors', () => {
+    const a = tensor([[1]]);
+    a.dispose();
+    expect(() => matMul(a, a)).toThrow(/disposed/);
+  });
+  it('does not leak', () => {
+    const before = memory().numTensors;
+    const a = tensor([[1, 2]]), b = tensor([[3], [4]]);
+    const c = matMul(a, b);
+    expect(Array.from(c.dataSync())).toEqual([11]);
+    a.dispose(); b.dispose(); c.dispose();
+    expect(memory().numTensors).toBe(before);
+  });
+});
