@@ -114,27 +114,35 @@ function packA(a: usize, rsA: i32, csA: i32, ic: i32, mc: i32, pc: i32, kc: i32,
  * 6×8 micro-kernel over kc steps of packed panels pa (6 floats/k) and pb (8 floats/k).
  * Full tiles go straight to C; edge tiles (mr < 6 or nr < 8) through `tile` and a scalar copy.
  */
-function micro6x8(kc: i32, pa: usize, pb: usize, c: usize, ldc: i32, mr: i32, nr: i32,
+function micro6x8(kc: i32, pa: usize, aRow: usize, aStep: usize, pb: usize, c: usize, ldc: i32, mr: i32, nr: i32,
   beta: i32, bias: usize, relu: i32, tile: usize): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
   let c40 = f32x4.splat(0), c41 = f32x4.splat(0), c50 = f32x4.splat(0), c51 = f32x4.splat(0);
+  // A comes either packed (aRow = 0: 6 floats per k at pa) or straight from a row-major A
+  // (aRow = row stride in bytes, aStep = 4): rows past mr repeat the last valid row, so every
+  // load stays inside A and the extra lanes are discarded by the edge store.
+  const r1 = aRow ? <usize>min(1, mr - 1) * aRow : 4;
+  const r2 = aRow ? <usize>min(2, mr - 1) * aRow : 8;
+  const r3 = aRow ? <usize>min(3, mr - 1) * aRow : 12;
+  const r4 = aRow ? <usize>min(4, mr - 1) * aRow : 16;
+  const r5 = aRow ? <usize>min(5, mr - 1) * aRow : 20;
   for (let p = 0; p < kc; p++) {
     const b0 = v128.load(pb);
     const b1 = v128.load(pb, 16);
     let a = v128.load32_splat(pa);
     c00 = fmadd(a, b0, c00); c01 = fmadd(a, b1, c01);
-    a = v128.load32_splat(pa, 4);
+    a = v128.load32_splat(pa + r1);
     c10 = fmadd(a, b0, c10); c11 = fmadd(a, b1, c11);
-    a = v128.load32_splat(pa, 8);
+    a = v128.load32_splat(pa + r2);
     c20 = fmadd(a, b0, c20); c21 = fmadd(a, b1, c21);
-    a = v128.load32_splat(pa, 12);
+    a = v128.load32_splat(pa + r3);
     c30 = fmadd(a, b0, c30); c31 = fmadd(a, b1, c31);
-    a = v128.load32_splat(pa, 16);
+    a = v128.load32_splat(pa + r4);
     c40 = fmadd(a, b0, c40); c41 = fmadd(a, b1, c41);
-    a = v128.load32_splat(pa, 20);
+    a = v128.load32_splat(pa + r5);
     c50 = fmadd(a, b0, c50); c51 = fmadd(a, b1, c51);
-    pa += 24;
+    pa += aStep;
     pb += 32;
   }
   if (mr == MR && nr == NR) {
@@ -190,7 +198,10 @@ export function sgemm(m: i32, n: i32, k: i32,
       packB(b, rsB, csB, pc, kc, jc, nc, packedB);
       for (let ic = 0; ic < m; ic += MC) {
         const mc = min(MC, m - ic);
-        packA(a, rsA, csA, ic, mc, pc, kc, packedA);
+        // A row-major (csA = 1) is read in place: packing it would cost as much as the
+        // multiply when N is small (the CNN's N = 64), and rows are already k-contiguous.
+        const direct = csA == 1;
+        if (!direct) packA(a, rsA, csA, ic, mc, pc, kc, packedA);
         for (let j0 = 0; j0 < nc; j0 += NR) {
           const nr = min(NR, nc - j0);
           const pb = packedB + (<usize>(j0 * kc) << 2);
@@ -198,9 +209,14 @@ export function sgemm(m: i32, n: i32, k: i32,
           const reluJ = last ? relu : 0;
           for (let i0 = 0; i0 < mc; i0 += MR) {
             const mr = min(MR, mc - i0);
-            const pa = packedA + (<usize>(i0 * kc) << 2);
             const cij = c + (<usize>((ic + i0) * ldc + jc + j0) << 2);
-            micro6x8(kc, pa, pb, cij, ldc, mr, nr, beta, biasJ, reluJ, tile);
+            if (direct) {
+              const pa = a + (<usize>((ic + i0) * rsA + pc) << 2);
+              micro6x8(kc, pa, <usize>rsA << 2, 4, pb, cij, ldc, mr, nr, beta, biasJ, reluJ, tile);
+            } else {
+              const pa = packedA + (<usize>(i0 * kc) << 2);
+              micro6x8(kc, pa, 0, 24, pb, cij, ldc, mr, nr, beta, biasJ, reluJ, tile);
+            }
           }
         }
       }

@@ -3,3 +3,4 @@ export { Tensor, tensor, scalar, tensor1d, tensor2d, tensor3d, tensor4d, zeros, 
 export type { Shape } from './tensor.js';
 export { ready, wasmVariant } from './backend/runtime.js';
 export { matMul } from './ops/matmul.js';
+export { measurePeakGflops } from './peak.js';
