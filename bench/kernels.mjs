@@ -1,0 +1,98 @@
+// npm run bench: GEMM throughput at 512³ and at the reference CNN's shapes, against the machine's
+// measured SIMD peak (register-only multiply-add loop in the same wasm build) and a naive scalar
+// JavaScript triple loop, all in one run. Runs the relaxed (FMA) and the plain SIMD build.
+//   node bench/kernels.mjs [--json]        (npm run build first)
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Bench } from 'tinybench';
+import { machine, medianMs } from './machine.mjs';
+
+const json = process.argv.includes('--json');
+const child = process.argv.includes('--child');
+
+const shapes = [
+  { name: '512³', m: 512, n: 512, k: 512 },
+  { name: 'conv2 im2col, batch 32', m: 121 * 32, n: 64, k: 288 },
+  { name: 'conv2 im2col, batch 128', m: 121 * 128, n: 64, k: 288 },
+  { name: 'dense1, batch 32', m: 32, n: 64, k: 1600 },
+  { name: 'dense1, batch 128', m: 128, n: 64, k: 1600 },
+];
+
+function naiveMatMul(a, b, c, m, n, k) {
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let p = 0; p < k; p++) s += a[i * k + p] * b[p * n + j];
+      c[i * n + j] = s;
+    }
+  }
+}
+
+async function measure() {
+  const s = await import('../dist/index.js');
+  const peak = s.measurePeakGflops({ ms: 200, repeats: 7 });
+  const bench = new Bench({ time: 1000, warmupTime: 200, iterations: 10 });
+  const held = [];
+  for (const sh of shapes) {
+    const a = s.tensor(new Float32Array(sh.m * sh.k).map((_, i) => ((i * 7) % 13) / 13 - 0.5), [sh.m, sh.k]);
+    const b = s.tensor(new Float32Array(sh.k * sh.n).map((_, i) => ((i * 5) % 11) / 11 - 0.5), [sh.k, sh.n]);
+    held.push(a, b);
+    bench.add(`matMul ${sh.name}`, () => s.matMul(a, b).dispose());
+  }
+  await bench.run();
+  const rows = shapes.map((sh, i) => {
+    const ms = medianMs(bench.tasks[i]);
+    const gflops = (2 * sh.m * sh.n * sh.k) / (ms / 1000) / 1e9;
+    return { shape: sh.name, m: sh.m, n: sh.n, k: sh.k, medianMs: ms, gflops, fractionOfPeak: gflops / peak };
+  });
+  held.forEach((t) => t.dispose());
+  return { variant: s.wasmVariant(), peakGflops: peak, rows };
+}
+
+async function naive() {
+  const { m, n, k } = shapes[0];
+  const a = new Float32Array(m * k).fill(0.5), b = new Float32Array(k * n).fill(0.25), c = new Float32Array(m * n);
+  const bench = new Bench({ time: 0, warmupIterations: 1, iterations: 3 });
+  bench.add('naive JS 512³', () => naiveMatMul(a, b, c, m, n, k));
+  await bench.run();
+  const ms = medianMs(bench.tasks[0]);
+  return { medianMs: ms, gflops: (2 * m * n * k) / (ms / 1000) / 1e9 };
+}
+
+if (child) {
+  process.stdout.write(JSON.stringify(await measure()));
+} else {
+  const runs = [];
+  for (const variant of ['relaxed', 'simd']) {
+    const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child'], {
+      env: { ...process.env, SIMDCNN_WASM: variant }, encoding: 'utf8',
+    });
+    if (r.status !== 0) {
+      if (variant === 'relaxed') { console.error(`(relaxed SIMD unavailable here: ${r.stderr.trim().split('\n').pop()})`); continue; }
+      throw new Error(r.stderr);
+    }
+    runs.push(JSON.parse(r.stdout));
+  }
+  const naiveResult = await naive();
+  for (const run of runs) {
+    run.rows[0].timesNaive = run.rows[0].gflops / naiveResult.gflops;
+  }
+  const result = { machine: machine(), threads: 1, naive512: naiveResult, runs };
+  writeFileSync(new URL('./results/kernels.json', import.meta.url), JSON.stringify(result, null, 2) + '\n');
+  if (json) {
+    console.log(JSON.stringify(result));
+  } else {
+    const m = result.machine;
+    console.log(`simdcnn kernels — ${m.cpu}, ${m.cores} cores, Node ${m.node}, one thread; medians (tinybench)\n`);
+    for (const run of runs) {
+      console.log(`wasm build '${run.variant}': measured SIMD peak ${run.peakGflops.toFixed(1)} GFLOP/s`);
+      console.log('| matMul shape | M×N×K | median ms | GFLOP/s | of peak |');
+      console.log('|---|---|---:|---:|---:|');
+      for (const r of run.rows) {
+        console.log(`| ${r.shape} | ${r.m}×${r.n}×${r.k} | ${r.medianMs.toFixed(3)} | ${r.gflops.toFixed(1)} | ${(r.fractionOfPeak * 100).toFixed(0)}% |`);
+      }
+      console.log(`512³ vs naive scalar JS triple loop (${naiveResult.gflops.toFixed(2)} GFLOP/s): ${run.rows[0].timesNaive.toFixed(0)}×\n`);
+    }
+  }
+}
