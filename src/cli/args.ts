@@ -1,0 +1,220 @@
+// Command-line parsing for the simdcnn CLI. Pure: argv in, a typed command out, or a UsageError
+// whose message says which argument was wrong, what was given and what was expected (the CLI
+// main prints it with USAGE and exits with status 2).
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+export type Backend = 'wasm' | 'webgpu' | 'auto';
+export const BACKENDS: readonly Backend[] = ['wasm', 'webgpu', 'auto'];
+export const DATASETS = ['mnist'] as const;
+export type Dataset = (typeof DATASETS)[number];
+
+interface Common {
+  json: boolean;
+  /** Worker threads; undefined = choose automatically. */
+  threads?: number;
+  backend: Backend;
+}
+
+export interface TrainCommand extends Common {
+  command: 'train';
+  dataset: Dataset;
+  data?: string;
+  epochs: number;
+  batchSize: number;
+  /** undefined = random seed (the CLI should print the one it picked). */
+  seed?: number;
+  out?: string;
+}
+
+export interface EvaluateCommand extends Common {
+  command: 'evaluate';
+  modelDir: string;
+  data?: string;
+  batchSize: number;
+}
+
+export interface PredictCommand extends Common {
+  command: 'predict';
+  modelDir: string;
+  file: string;
+  batchSize: number;
+}
+
+export interface HelpCommand {
+  command: 'help';
+}
+
+export type Command = TrainCommand | EvaluateCommand | PredictCommand | HelpCommand;
+
+export const DEFAULT_EPOCHS = 5;
+export const DEFAULT_BATCH_SIZE = 64;
+
+export const USAGE = `Usage:
+  simdcnn train mnist [--data DIR] [--epochs N] [--batch-size N] [--seed S] [--out DIR]
+  simdcnn evaluate MODEL_DIR [--data DIR] [--batch-size N]
+  simdcnn predict MODEL_DIR FILE [--batch-size N]
+  simdcnn --help
+
+Commands:
+  train mnist        Train the MNIST CNN and save it as a TensorFlow.js layers model.
+  evaluate MODEL_DIR Report loss and accuracy of a saved model on the MNIST test set.
+  predict MODEL_DIR FILE
+                     Classify the images in FILE: a PNG, or an IDX images file (.gz or not).
+
+Options:
+  --data DIR         MNIST folder (default: $SIMDCNN_DATA, else ~/.cache/simdcnn/mnist;
+                     missing files are downloaded from $SIMDCNN_MNIST_MIRROR or the standard mirror)
+  --epochs N         Training epochs, 1..100000 (default ${DEFAULT_EPOCHS})
+  --batch-size N     Examples per batch, 1..65536 (default ${DEFAULT_BATCH_SIZE})
+  --seed S           Seed for initialisation and shuffling, 0..4294967295 (default: random)
+  --out DIR          Where train saves the model (model.json, weights.bin)
+  --json             Print machine-readable JSON results instead of text
+  --threads N        Worker threads, 1..256 (default: number of cores)
+  --backend B        wasm, webgpu or auto (default auto)
+  -h, --help         Show this help
+`;
+
+type FlagKind = { type: 'int'; min: number; max: number } | { type: 'string'; what: string } | { type: 'bool' } |
+  { type: 'enum'; values: readonly string[] };
+
+const FLAGS: Record<string, { kind: FlagKind; commands: readonly string[] }> = {
+  '--data': { kind: { type: 'string', what: 'a folder' }, commands: ['train', 'evaluate'] },
+  '--epochs': { kind: { type: 'int', min: 1, max: 100000 }, commands: ['train'] },
+  '--batch-size': { kind: { type: 'int', min: 1, max: 65536 }, commands: ['train', 'evaluate', 'predict'] },
+  '--seed': { kind: { type: 'int', min: 0, max: 4294967295 }, commands: ['train'] },
+  '--out': { kind: { type: 'string', what: 'a folder' }, commands: ['train'] },
+  '--json': { kind: { type: 'bool' }, commands: ['train', 'evaluate', 'predict'] },
+  '--threads': { kind: { type: 'int', min: 1, max: 256 }, commands: ['train', 'evaluate', 'predict'] },
+  '--backend': { kind: { type: 'enum', values: BACKENDS }, commands: ['train', 'evaluate', 'predict'] },
+};
+
+const COMMANDS = ['train', 'evaluate', 'predict'] as const;
+
+function describeKind(k: FlagKind): string {
+  switch (k.type) {
+    case 'int': return `an integer from ${k.min} to ${k.max}`;
+    case 'string': return k.what;
+    case 'enum': return `one of ${k.values.join(', ')}`;
+    case 'bool': return 'no value';
+  }
+}
+
+function parseValue(flag: string, raw: string, kind: FlagKind): string | number | boolean {
+  switch (kind.type) {
+    case 'int': {
+      if (!/^\d+$/.test(raw) || Number(raw) < kind.min || Number(raw) > kind.max) {
+        throw new UsageError(`${flag}: got ${JSON.stringify(raw)}, expected ${describeKind(kind)}`);
+      }
+      return Number(raw);
+    }
+    case 'enum':
+      if (!kind.values.includes(raw)) {
+        throw new UsageError(`${flag}: got ${JSON.stringify(raw)}, expected ${describeKind(kind)}`);
+      }
+      return raw;
+    case 'string':
+      if (raw === '') throw new UsageError(`${flag}: got an empty value, expected ${kind.what}`);
+      return raw;
+    case 'bool':
+      throw new UsageError(`${flag} takes no value, got ${JSON.stringify(raw)}`);
+  }
+}
+
+/** Parse `process.argv.slice(2)`. Throws UsageError on any mistake. */
+export function parseArgs(argv: readonly string[]): Command {
+  if (argv.includes('--help') || argv.includes('-h')) return { command: 'help' };
+  const positional: string[] = [];
+  const values = new Map<string, string | number | boolean>();
+  let onlyPositional = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (onlyPositional || !arg.startsWith('-') || arg === '-') {
+      positional.push(arg);
+      continue;
+    }
+    if (arg === '--') {
+      onlyPositional = true;
+      continue;
+    }
+    const eq = arg.indexOf('=');
+    const flag = eq >= 0 ? arg.slice(0, eq) : arg;
+    const spec = FLAGS[flag];
+    if (spec === undefined) {
+      throw new UsageError(`unknown option ${flag}; expected one of ${Object.keys(FLAGS).join(', ')}, --help`);
+    }
+    if (values.has(flag)) throw new UsageError(`${flag} given more than once`);
+    let raw: string | undefined;
+    if (eq >= 0) raw = arg.slice(eq + 1);
+    else if (spec.kind.type !== 'bool') {
+      raw = argv[i + 1];
+      if (raw === undefined || (raw.startsWith('--') && raw.length > 2)) {
+        throw new UsageError(`${flag} needs a value: ${describeKind(spec.kind)}`);
+      }
+      i++;
+    }
+    values.set(flag, raw === undefined ? true : parseValue(flag, raw, spec.kind));
+  }
+
+  const command = positional[0];
+  if (command === undefined) {
+    throw new UsageError(`missing command; expected one of ${COMMANDS.join(', ')}`);
+  }
+  if (!(COMMANDS as readonly string[]).includes(command)) {
+    throw new UsageError(`unknown command ${JSON.stringify(command)}; expected one of ${COMMANDS.join(', ')}`);
+  }
+  for (const flag of values.keys()) {
+    if (!FLAGS[flag]!.commands.includes(command)) {
+      throw new UsageError(`${flag} does not apply to ${command} (it is for ${FLAGS[flag]!.commands.join(', ')})`);
+    }
+  }
+  const want = (names: string[]) => {
+    const args = positional.slice(1);
+    if (args.length < names.length) {
+      throw new UsageError(`${command}: missing ${names.slice(args.length).join(' and ')}; usage: simdcnn ${command} ${names.join(' ')}`);
+    }
+    if (args.length > names.length) {
+      throw new UsageError(`${command}: unexpected argument ${JSON.stringify(args[names.length])}; usage: simdcnn ${command} ${names.join(' ')}`);
+    }
+    return args;
+  };
+  const common: Common = {
+    json: values.get('--json') === true,
+    backend: (values.get('--backend') as Backend | undefined) ?? 'auto',
+  };
+  const threads = values.get('--threads') as number | undefined;
+  if (threads !== undefined) common.threads = threads;
+  const batchSize = (values.get('--batch-size') as number | undefined) ?? DEFAULT_BATCH_SIZE;
+  const data = values.get('--data') as string | undefined;
+
+  switch (command) {
+    case 'train': {
+      const [dataset] = want(['DATASET']) as [string];
+      if (!(DATASETS as readonly string[]).includes(dataset)) {
+        throw new UsageError(`train: unknown dataset ${JSON.stringify(dataset)}; expected one of ${DATASETS.join(', ')}`);
+      }
+      const cmd: TrainCommand = {
+        command, dataset: dataset as Dataset, ...common, batchSize,
+        epochs: (values.get('--epochs') as number | undefined) ?? DEFAULT_EPOCHS,
+      };
+      if (data !== undefined) cmd.data = data;
+      const seed = values.get('--seed') as number | undefined;
+      if (seed !== undefined) cmd.seed = seed;
+      const out = values.get('--out') as string | undefined;
+      if (out !== undefined) cmd.out = out;
+      return cmd;
+    }
+    case 'evaluate': {
+      const [modelDir] = want(['MODEL_DIR']) as [string];
+      const cmd: EvaluateCommand = { command, modelDir, ...common, batchSize };
+      if (data !== undefined) cmd.data = data;
+      return cmd;
+    }
+    default: {
+      const [modelDir, file] = want(['MODEL_DIR', 'FILE']) as [string, string];
+      return { command: 'predict', modelDir, file, ...common, batchSize };
+    }
+  }
+}

@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_BATCH_SIZE, DEFAULT_EPOCHS, USAGE, UsageError, parseArgs } from '../src/cli/args.js';
+
+function usageError(argv: string[]): UsageError {
+  try {
+    parseArgs(argv);
+  } catch (e) {
+    expect(e).toBeInstanceOf(UsageError);
+    expect((e as Error).name).toBe('UsageError');
+    return e as UsageError;
+  }
+  throw new Error(`expected a UsageError for ${JSON.stringify(argv)}`);
+}
+
+describe('parseArgs', () => {
+  it('parses train with every flag, in both --flag value and --flag=value forms', () => {
+    expect(parseArgs(['train', 'mnist', '--data', '/d', '--epochs=3', '--batch-size', '128', '--seed', '0',
+      '--out', 'm', '--json', '--threads', '2', '--backend=wasm'])).toEqual({
+      command: 'train', dataset: 'mnist', data: '/d', epochs: 3, batchSize: 128, seed: 0, out: 'm',
+      json: true, threads: 2, backend: 'wasm',
+    });
+  });
+
+  it('fills defaults and leaves unset options out', () => {
+    expect(parseArgs(['train', 'mnist'])).toEqual({
+      command: 'train', dataset: 'mnist', epochs: DEFAULT_EPOCHS, batchSize: DEFAULT_BATCH_SIZE, json: false, backend: 'auto',
+    });
+    expect(parseArgs(['--json', 'evaluate', 'model'])).toEqual({
+      command: 'evaluate', modelDir: 'model', batchSize: DEFAULT_BATCH_SIZE, json: true, backend: 'auto',
+    });
+    expect(parseArgs(['predict', 'model', 'digit.png', '--backend', 'webgpu'])).toEqual({
+      command: 'predict', modelDir: 'model', file: 'digit.png', batchSize: DEFAULT_BATCH_SIZE, json: false, backend: 'webgpu',
+    });
+    expect(parseArgs(['predict', 'm', '--', '--odd-name.png']))
+      .toMatchObject({ file: '--odd-name.png' });
+    expect(parseArgs(['train', 'mnist', '--seed', '4294967295'])).toMatchObject({ seed: 4294967295 });
+  });
+
+  it('returns help for --help or -h anywhere', () => {
+    expect(parseArgs(['--help'])).toEqual({ command: 'help' });
+    expect(parseArgs(['train', 'mnist', '--epochs', 'x', '-h'])).toEqual({ command: 'help' });
+  });
+
+  it('rejects bad values naming the flag, the value and what is expected', () => {
+    expect(usageError(['train', 'mnist', '--epochs', '0']).message).toBe('--epochs: got "0", expected an integer from 1 to 100000');
+    expect(usageError(['train', 'mnist', '--epochs', '2.5']).message).toBe('--epochs: got "2.5", expected an integer from 1 to 100000');
+    expect(usageError(['train', 'mnist', '--batch-size=abc']).message).toBe('--batch-size: got "abc", expected an integer from 1 to 65536');
+    expect(usageError(['train', 'mnist', '--seed', '-1']).message).toBe('--seed: got "-1", expected an integer from 0 to 4294967295');
+    expect(usageError(['train', 'mnist', '--seed', '4294967296']).message).toMatch(/--seed: got "4294967296"/);
+    expect(usageError(['train', 'mnist', '--threads', '1e3']).message).toBe('--threads: got "1e3", expected an integer from 1 to 256');
+    expect(usageError(['evaluate', 'm', '--backend', 'cuda']).message).toBe('--backend: got "cuda", expected one of wasm, webgpu, auto');
+    expect(usageError(['train', 'mnist', '--epochs']).message).toBe('--epochs needs a value: an integer from 1 to 100000');
+    expect(usageError(['train', 'mnist', '--out', '--json']).message).toBe('--out needs a value: a folder');
+    expect(usageError(['train', 'mnist', '--data=']).message).toBe('--data: got an empty value, expected a folder');
+    expect(usageError(['train', 'mnist', '--json=yes']).message).toBe('--json takes no value, got "yes"');
+  });
+
+  it('rejects unknown, repeated and misplaced options and wrong positionals', () => {
+    expect(usageError(['train', 'mnist', '--epoch', '3']).message).toMatch(/^unknown option --epoch; expected one of --data, --epochs, /);
+    expect(usageError(['train', 'mnist', '--epochs', '3', '--epochs=4']).message).toBe('--epochs given more than once');
+    expect(usageError(['predict', 'm', 'f', '--epochs', '3']).message).toBe('--epochs does not apply to predict (it is for train)');
+    expect(usageError([]).message).toBe('missing command; expected one of train, evaluate, predict');
+    expect(usageError(['fit']).message).toBe('unknown command "fit"; expected one of train, evaluate, predict');
+    expect(usageError(['train']).message).toBe('train: missing DATASET; usage: simdcnn train DATASET');
+    expect(usageError(['train', 'cifar10']).message).toBe('train: unknown dataset "cifar10"; expected one of mnist');
+    expect(usageError(['predict', 'm']).message).toBe('predict: missing FILE; usage: simdcnn predict MODEL_DIR FILE');
+    expect(usageError(['evaluate', 'm', 'extra']).message).toBe('evaluate: unexpected argument "extra"; usage: simdcnn evaluate MODEL_DIR');
+  });
+
+  it('documents every flag in USAGE', () => {
+    for (const f of ['--data', '--epochs', '--batch-size', '--seed', '--out', '--json', '--threads', '--backend', '--help']) {
+      expect(USAGE).toContain(f);
+    }
+    expect(USAGE).toMatch(/^Usage:\n  simdcnn train mnist/);
+  });
+});
