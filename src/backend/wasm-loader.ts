@@ -20,7 +20,7 @@ function envVariant(): WasmVariant | undefined {
 
 let triedV8Flag = false;
 /** True when this runtime can compile the relaxed build, enabling V8's flag in Node if needed. */
-function relaxedSupported(relaxedBytes: Uint8Array): boolean {
+function relaxedSupported(relaxedBytes: Uint8Array<ArrayBuffer>): boolean {
   if (WebAssembly.validate(relaxedBytes)) return true;
   if (nodeProcess?.getBuiltinModule && !triedV8Flag) {
     triedV8Flag = true;
@@ -36,10 +36,10 @@ export interface LoadedModule {
   module: WebAssembly.Module;
   variant: WasmVariant;
   threads: boolean;
-  bytes: Uint8Array;
+  bytes: Uint8Array<ArrayBuffer>;
 }
 
-function choose(relaxed: Uint8Array, plain: Uint8Array): { variant: WasmVariant; bytes: Uint8Array } {
+function choose(relaxed: Uint8Array<ArrayBuffer>, plain: Uint8Array<ArrayBuffer>): { variant: WasmVariant; bytes: Uint8Array<ArrayBuffer> } {
   const wanted = envVariant();
   if (wanted === 'simd') return { variant: 'simd', bytes: plain };
   if (relaxedSupported(relaxed)) return { variant: 'relaxed', bytes: relaxed };

@@ -1,0 +1,118 @@
+import { runtime } from '../backend/runtime.js';
+import { argError, assertPositiveInt, pair } from '../errors.js';
+import { conv2dBackpropFilter, conv2dBackpropInput, conv2dForward, conv2dGeometry, type Conv2DGeometry } from '../ops/conv.js';
+import { activationBackward, activationForward, checkActivation, type ActivationName } from './activation-fns.js';
+import { checkInitializer, initializerJson, type InitializerName } from './initializers.js';
+import { Layer, sizeOfShape, type BaseLayerArgs, type LayerBuffers, type StepContext } from './layer.js';
+
+export interface Conv2DArgs extends BaseLayerArgs {
+  filters: number;
+  kernelSize: number | [number, number];
+  strides?: number | [number, number];
+  padding?: 'valid' | 'same';
+  dataFormat?: 'channelsLast';
+  dilationRate?: number | [number, number];
+  activation?: ActivationName;
+  useBias?: boolean;
+  kernelInitializer?: InitializerName;
+  biasInitializer?: InitializerName;
+}
+
+interface ConvBuffers extends LayerBuffers {
+  g: Conv2DGeometry;
+  /** im2col of the forward input, kept for the filter gradient; reused as dcol afterwards. */
+  col: number;
+}
+
+interface BiasGradKernel { biasGrad(m: number, n: number, dy: number, db: number, accumulate: number): void }
+
+/** 2-D convolution over NHWC input with an HWIO kernel [kh, kw, inC, filters], as tfjs.layers.conv2d. */
+export class Conv2D extends Layer {
+  readonly className = 'Conv2D';
+  readonly filters: number;
+  readonly kernelSize: [number, number];
+  readonly strides: [number, number];
+  readonly padding: 'valid' | 'same';
+  readonly dilationRate: [number, number];
+  readonly activation: ActivationName;
+  readonly useBias: boolean;
+  readonly kernelInitializer: InitializerName;
+  readonly biasInitializer: InitializerName;
+
+  constructor(args: Conv2DArgs) {
+    super('conv2d', args ?? {});
+    if (!args || typeof args !== 'object') throw argError('conv2d', 'args', args, 'an object like {filters: 32, kernelSize: 3}');
+    this.filters = assertPositiveInt(this.name, 'filters', args.filters);
+    this.kernelSize = pair(this.name, 'kernelSize', args.kernelSize);
+    this.strides = pair(this.name, 'strides', args.strides ?? 1);
+    this.dilationRate = pair(this.name, 'dilationRate', args.dilationRate ?? 1);
+    const padding = args.padding ?? 'valid';
+    if (padding !== 'valid' && padding !== 'same') throw argError(this.name, 'padding', padding, "'valid' or 'same'");
+    this.padding = padding;
+    if (args.dataFormat !== undefined && args.dataFormat !== 'channelsLast') {
+      throw argError(this.name, 'dataFormat', args.dataFormat, "'channelsLast' (NHWC; the only layout simdcnn uses)");
+    }
+    this.activation = checkActivation(this.name, args.activation);
+    this.useBias = args.useBias ?? true;
+    this.kernelInitializer = checkInitializer(this.name, 'kernelInitializer', args.kernelInitializer ?? 'glorotUniform');
+    this.biasInitializer = checkInitializer(this.name, 'biasInitializer', args.biasInitializer ?? 'zeros');
+  }
+
+  private geometry(batch: number, inShape: number[]): Conv2DGeometry {
+    if (inShape.length !== 3) throw argError(this.name, 'input shape', inShape, '[height, width, channels] (rank 3 per example)');
+    return conv2dGeometry(this.name, [batch, ...inShape], [...this.kernelSize, inShape[2], this.filters],
+      this.strides, this.padding, this.dilationRate);
+  }
+
+  protected computeOutputShape(inShape: number[]): number[] {
+    const g = this.geometry(1, inShape);
+    return [g.outH, g.outW, this.filters];
+  }
+
+  protected override weightShapes(inShape: number[]) {
+    const w = [{ name: 'kernel', shape: [...this.kernelSize, inShape[2], this.filters], init: this.kernelInitializer }];
+    if (this.useBias) w.push({ name: 'bias', shape: [this.filters], init: this.biasInitializer });
+    return w;
+  }
+
+  plan(batch: number, needDx: boolean): ConvBuffers {
+    const heap = runtime().heap;
+    const g = this.geometry(batch, this.inShape);
+    const y = heap.alloc(batch * sizeOfShape(this.outShape) * 4);
+    const dx = needDx ? heap.alloc(batch * sizeOfShape(this.inShape) * 4) : 0;
+    const col = g.colFloats ? heap.alloc(g.colFloats * 4) : 0;
+    return { y, dx, g, col, free: () => { for (const p of [y, dx, col]) if (p) heap.free(p); } };
+  }
+
+  forward(ctx: StepContext, buf: LayerBuffers, x: number): void {
+    const { g, col } = buf as ConvBuffers;
+    const w = ctx.params + this.weights[0].offset * 4;
+    const bias = this.useBias ? ctx.params + this.weights[1].offset * 4 : 0;
+    conv2dForward(g, x, w, bias, buf.y, col, this.activation === 'relu');
+    if (this.activation !== 'relu' && this.activation !== 'linear') {
+      activationForward(this.activation, g.M, this.filters, buf.y, buf.y);
+    }
+  }
+
+  backward(ctx: StepContext, buf: LayerBuffers, x: number, dy: number): void {
+    const { g, col } = buf as ConvBuffers;
+    activationBackward(this.activation, g.M, this.filters, buf.y, dy, dy);
+    // The forward left im2col(x) in col: the filter gradient reuses it, then col becomes dcol.
+    conv2dBackpropFilter(g, x, dy, ctx.grads + this.weights[0].offset * 4, col, false, true);
+    if (this.useBias) {
+      (runtime().kernels as unknown as BiasGradKernel).biasGrad(g.M, this.filters, dy, ctx.grads + this.weights[1].offset * 4, 0);
+    }
+    if (buf.dx) conv2dBackpropInput(g, dy, ctx.params + this.weights[0].offset * 4, buf.dx, col);
+  }
+
+  override getConfig(): Record<string, unknown> {
+    return {
+      ...super.getConfig(), filters: this.filters, kernel_size: this.kernelSize, strides: this.strides,
+      padding: this.padding, data_format: 'channels_last', dilation_rate: this.dilationRate,
+      activation: this.activation, use_bias: this.useBias,
+      kernel_initializer: initializerJson(this.kernelInitializer), bias_initializer: initializerJson(this.biasInitializer),
+      kernel_regularizer: null, bias_regularizer: null, activity_regularizer: null,
+      kernel_constraint: null, bias_constraint: null,
+    };
+  }
+}

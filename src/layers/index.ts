@@ -1,0 +1,23 @@
+// tf.layers: factories with tfjs' names, taking tfjs' (camelCase) config objects.
+
+import { Conv2D, type Conv2DArgs } from './conv2d.js';
+import { Dense, type DenseArgs } from './dense.js';
+import { AveragePooling2D, MaxPooling2D, type Pooling2DArgs } from './pooling.js';
+import { Activation, Dropout, Flatten } from './reshaping.js';
+import type { BaseLayerArgs } from './layer.js';
+import type { ActivationName } from './activation-fns.js';
+
+export const layers = {
+  conv2d: (args: Conv2DArgs) => new Conv2D(args),
+  dense: (args: DenseArgs) => new Dense(args),
+  maxPooling2d: (args: Pooling2DArgs = {}) => new MaxPooling2D(args),
+  maxPool2d: (args: Pooling2DArgs = {}) => new MaxPooling2D(args),
+  averagePooling2d: (args: Pooling2DArgs = {}) => new AveragePooling2D(args),
+  avgPool2d: (args: Pooling2DArgs = {}) => new AveragePooling2D(args),
+  flatten: (args: BaseLayerArgs = {}) => new Flatten(args),
+  dropout: (args: BaseLayerArgs & { rate: number }) => new Dropout(args),
+  activation: (args: BaseLayerArgs & { activation: ActivationName }) => new Activation(args),
+};
+
+export { Layer } from './layer.js';
+export { Conv2D, Dense, MaxPooling2D, AveragePooling2D, Flatten, Dropout, Activation };

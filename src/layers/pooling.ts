@@ -1,0 +1,92 @@
+import { runtime } from '../backend/runtime.js';
+import { argError, pair } from '../errors.js';
+import { avgPoolBackward, avgPoolForward, maxPoolBackward, maxPoolForward, poolGeometry } from '../ops/pool.js';
+import { Layer, sizeOfShape, type BaseLayerArgs, type LayerBuffers, type StepContext } from './layer.js';
+
+export interface Pooling2DArgs extends BaseLayerArgs {
+  poolSize?: number | [number, number];
+  strides?: number | [number, number];
+  padding?: 'valid' | 'same';
+  dataFormat?: 'channelsLast';
+}
+
+type PoolGeometry = ReturnType<typeof poolGeometry>;
+interface PoolBuffers extends LayerBuffers {
+  g: PoolGeometry;
+  /** Max pooling: the winning input index per output element, recorded by the forward. */
+  argmax: number;
+}
+
+abstract class Pooling2D extends Layer {
+  readonly poolSize: [number, number];
+  readonly strides: [number, number];
+  readonly padding: 'valid' | 'same';
+
+  constructor(snake: string, args: Pooling2DArgs) {
+    super(snake, args ?? {});
+    args ??= {};
+    this.poolSize = pair(this.name, 'poolSize', args.poolSize ?? 2);
+    // Keras: strides default to the pool size.
+    this.strides = pair(this.name, 'strides', args.strides ?? this.poolSize);
+    const padding = args.padding ?? 'valid';
+    if (padding !== 'valid' && padding !== 'same') throw argError(this.name, 'padding', padding, "'valid' or 'same'");
+    this.padding = padding;
+    if (args.dataFormat !== undefined && args.dataFormat !== 'channelsLast') {
+      throw argError(this.name, 'dataFormat', args.dataFormat, "'channelsLast'");
+    }
+  }
+
+  protected geometry(batch: number, inShape: number[]): PoolGeometry {
+    if (inShape.length !== 3) throw argError(this.name, 'input shape', inShape, '[height, width, channels] (rank 3 per example)');
+    return poolGeometry(this.name, [batch, ...inShape], this.poolSize, this.strides, this.padding);
+  }
+
+  protected computeOutputShape(inShape: number[]): number[] {
+    const g = this.geometry(1, inShape);
+    return [g.outH, g.outW, inShape[2]];
+  }
+
+  plan(batch: number, needDx: boolean): PoolBuffers {
+    const heap = runtime().heap;
+    const g = this.geometry(batch, this.inShape);
+    const outFloats = batch * sizeOfShape(this.outShape);
+    const y = heap.alloc(outFloats * 4);
+    const argmax = this.className === 'MaxPooling2D' ? heap.alloc(outFloats * 4) : 0;
+    const dx = needDx ? heap.alloc(batch * sizeOfShape(this.inShape) * 4) : 0;
+    return { y, dx, g, argmax, free: () => { for (const p of [y, dx, argmax]) if (p) heap.free(p); } };
+  }
+
+  override getConfig(): Record<string, unknown> {
+    return { ...super.getConfig(), pool_size: this.poolSize, padding: this.padding, strides: this.strides, data_format: 'channels_last' };
+  }
+}
+
+export class MaxPooling2D extends Pooling2D {
+  readonly className = 'MaxPooling2D';
+  constructor(args: Pooling2DArgs = {}) {
+    super('max_pooling2d', args);
+  }
+  forward(_ctx: StepContext, buf: LayerBuffers, x: number): void {
+    const b = buf as PoolBuffers;
+    maxPoolForward(b.g, x, b.y, b.argmax);
+  }
+  backward(_ctx: StepContext, buf: LayerBuffers, _x: number, dy: number): void {
+    const b = buf as PoolBuffers;
+    if (b.dx) maxPoolBackward(b.g, dy, b.argmax, b.dx);
+  }
+}
+
+export class AveragePooling2D extends Pooling2D {
+  readonly className = 'AveragePooling2D';
+  constructor(args: Pooling2DArgs = {}) {
+    super('average_pooling2d', args);
+  }
+  forward(_ctx: StepContext, buf: LayerBuffers, x: number): void {
+    const b = buf as PoolBuffers;
+    avgPoolForward(b.g, x, b.y);
+  }
+  backward(_ctx: StepContext, buf: LayerBuffers, _x: number, dy: number): void {
+    const b = buf as PoolBuffers;
+    if (b.dx) avgPoolBackward(b.g, dy, b.dx);
+  }
+}

@@ -1,0 +1,98 @@
+// The losses compile() accepts, each computing the batch's summed loss, correct predictions
+// (for the accuracy metric) and dL/d(output) in one pass. Cross-entropy after a softmax output is
+// fused (softmax-CE on the logits: stable for any logits, and the gradient is simply p − y).
+
+import { runtime } from '../backend/runtime.js';
+import { argError } from '../errors.js';
+
+export type LossName = 'sparseCategoricalCrossentropy' | 'categoricalCrossentropy' | 'meanSquaredError';
+const ALIASES: Record<string, LossName> = {
+  sparseCategoricalCrossentropy: 'sparseCategoricalCrossentropy', sparse_categorical_crossentropy: 'sparseCategoricalCrossentropy',
+  categoricalCrossentropy: 'categoricalCrossentropy', categorical_crossentropy: 'categoricalCrossentropy',
+  meanSquaredError: 'meanSquaredError', mean_squared_error: 'meanSquaredError', mse: 'meanSquaredError',
+};
+
+export function resolveLoss(v: unknown): LossName {
+  if (typeof v === 'string' && ALIASES[v]) return ALIASES[v];
+  throw argError('compile', 'loss', v, "'sparseCategoricalCrossentropy', 'categoricalCrossentropy' or 'meanSquaredError'");
+}
+
+interface LossKernels {
+  softmaxCrossEntropy(rows: number, classes: number, logits: number, labels: number, sparse: number,
+    probs: number, dlogits: number, scale: number, out: number): void;
+}
+
+export interface BatchLoss {
+  lossSum: number;
+  correct: number;
+}
+
+const EPS = 1e-7;
+
+function argmaxRow(f: Float32Array, o: number, n: number): number {
+  let best = 0;
+  for (let j = 1; j < n; j++) if (f[o + j] > f[o + best]) best = j;
+  return best;
+}
+
+/**
+ * Loss of a batch. out: the model output (logits when `fused`), labels: sparse class ids (1 float per
+ * row) or rows of `classes` floats; grad: receives dL/d(out) averaged over the batch, or 0 for none.
+ * stats: a 64-byte scratch the fused kernel reports into.
+ */
+export function batchLoss(loss: LossName, fused: boolean, rows: number, classes: number, out: number, labels: number,
+  grad: number, stats: number): BatchLoss {
+  const rt = runtime();
+  const sparse = loss === 'sparseCategoricalCrossentropy';
+  if (fused) {
+    (rt.kernels as unknown as LossKernels).softmaxCrossEntropy(rows, classes, out, labels, sparse ? 1 : 0, 0, grad, 1 / rows, stats);
+    const s = new Float64Array(rt.heap.memory.buffer, stats, 3);
+    if (s[2] >= 0) {
+      const label = rt.heap.f32[(labels >>> 2) + s[2]];
+      throw new Error(`${loss}: label ${label} in row ${s[2]} of the batch is not a class index in [0, ${classes})`);
+    }
+    return { lossSum: s[0], correct: s[1] };
+  }
+  // Unfused paths run on batch × classes floats: plain TypeScript is fast enough here.
+  const f = rt.heap.f32;
+  const o = out >>> 2, l = labels >>> 2, g = grad >>> 2;
+  let lossSum = 0, correct = 0;
+  for (let r = 0; r < rows; r++) {
+    const ro = o + r * classes;
+    const target = (j: number) => (sparse ? (f[l + r] === j ? 1 : 0) : f[l + r * classes + j]);
+    if (sparse) {
+      const y = f[l + r];
+      if (!Number.isInteger(y) || y < 0 || y >= classes) {
+        throw new Error(`${loss}: label ${y} in row ${r} of the batch is not a class index in [0, ${classes})`);
+      }
+    }
+    const predicted = argmaxRow(f, ro, classes);
+    const truth = sparse ? f[l + r] : classes === 1 ? -1 : argmaxRow(f, l + r * classes, classes);
+    if (classes === 1) correct += Math.round(f[ro]) === target(0) ? 1 : 0;
+    else if (predicted === truth) correct++;
+    if (loss === 'meanSquaredError') {
+      let s = 0;
+      for (let j = 0; j < classes; j++) {
+        const d = f[ro + j] - target(j);
+        s += d * d;
+        if (grad) f[g + r * classes + j] = (2 * d) / (classes * rows);
+      }
+      lossSum += s / classes;
+    } else {
+      // tfjs' categorical cross-entropy on probabilities: normalise the row, clip, −Σ y log p.
+      let sum = 0, ySum = 0;
+      for (let j = 0; j < classes; j++) { sum += f[ro + j]; ySum += target(j); }
+      let s = 0;
+      for (let j = 0; j < classes; j++) {
+        const q = Math.min(1 - EPS, Math.max(EPS, f[ro + j] / sum));
+        s -= target(j) * Math.log(q);
+      }
+      lossSum += s;
+      if (grad) for (let j = 0; j < classes; j++) {
+        const q = Math.min(1 - EPS, Math.max(EPS, f[ro + j] / sum));
+        f[g + r * classes + j] = (-target(j) / q / sum + ySum / sum) / rows;
+      }
+    }
+  }
+  return { lossSum, correct };
+}

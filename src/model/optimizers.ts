@@ -1,0 +1,114 @@
+// Optimizers with tfjs' names and Keras' update rules, over the model's single flat parameter
+// buffer: one kernel call per step updates every weight. State (velocity, moments) is allocated
+// on the first step and freed by dispose().
+
+import { runtime } from '../backend/runtime.js';
+import { argError } from '../errors.js';
+
+interface OptimKernels {
+  sgdStep(n: number, w: number, g: number, lr: number): void;
+  momentumStep(n: number, w: number, g: number, v: number, lr: number, momentum: number, nesterov: number): void;
+  adamStep(n: number, w: number, g: number, m: number, v: number, lrT: number, beta1: number, beta2: number, epsilon: number): void;
+}
+const k = () => runtime().kernels as unknown as OptimKernels;
+
+function checkRate(op: string, arg: string, v: unknown, max = Infinity): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > max) {
+    throw argError(op, arg, v, max === Infinity ? 'a finite number ≥ 0' : `a number in [0, ${max}]`);
+  }
+  return v;
+}
+
+export abstract class Optimizer {
+  abstract readonly className: string;
+  /** Updates `n` weights at `w` with gradients at `g` (byte addresses). */
+  abstract applyGradients(n: number, w: number, g: number): void;
+  abstract getConfig(): Record<string, unknown>;
+  /** Steps taken so far. */
+  iterations = 0;
+  protected state: number[] = [];
+  protected stateFor(n: number, slots: number): number[] {
+    if (this.state.length === 0) {
+      const heap = runtime().heap;
+      for (let i = 0; i < slots; i++) {
+        const p = heap.alloc(n * 4);
+        heap.f32.fill(0, p >>> 2, (p >>> 2) + n);
+        this.state.push(p);
+      }
+    }
+    return this.state;
+  }
+  dispose(): void {
+    for (const p of this.state) runtime().heap.free(p);
+    this.state = [];
+  }
+}
+
+export class SGDOptimizer extends Optimizer {
+  readonly className = 'SGD';
+  constructor(readonly learningRate: number) {
+    super();
+    checkRate('train.sgd', 'learningRate', learningRate);
+  }
+  applyGradients(n: number, w: number, g: number): void {
+    k().sgdStep(n, w, g, this.learningRate);
+    this.iterations++;
+  }
+  getConfig() {
+    return { learningRate: this.learningRate };
+  }
+}
+
+export class MomentumOptimizer extends Optimizer {
+  readonly className = 'Momentum';
+  constructor(readonly learningRate: number, readonly momentum: number, readonly useNesterov = false) {
+    super();
+    checkRate('train.momentum', 'learningRate', learningRate);
+    checkRate('train.momentum', 'momentum', momentum, 1);
+  }
+  applyGradients(n: number, w: number, g: number): void {
+    const [v] = this.stateFor(n, 1);
+    k().momentumStep(n, w, g, v, this.learningRate, this.momentum, this.useNesterov ? 1 : 0);
+    this.iterations++;
+  }
+  getConfig() {
+    return { learningRate: this.learningRate, momentum: this.momentum, useNesterov: this.useNesterov };
+  }
+}
+
+export class AdamOptimizer extends Optimizer {
+  readonly className = 'Adam';
+  constructor(readonly learningRate = 0.001, readonly beta1 = 0.9, readonly beta2 = 0.999, readonly epsilon = 1e-7) {
+    super();
+    checkRate('train.adam', 'learningRate', learningRate);
+    checkRate('train.adam', 'beta1', beta1, 1);
+    checkRate('train.adam', 'beta2', beta2, 1);
+    checkRate('train.adam', 'epsilon', epsilon);
+  }
+  applyGradients(n: number, w: number, g: number): void {
+    const [m, v] = this.stateFor(n, 2);
+    const t = ++this.iterations;
+    // TensorFlow's ApplyAdam: the bias correction folds into the step size, epsilon outside the sqrt.
+    const lrT = (this.learningRate * Math.sqrt(1 - this.beta2 ** t)) / (1 - this.beta1 ** t);
+    k().adamStep(n, w, g, m, v, lrT, this.beta1, this.beta2, this.epsilon);
+  }
+  getConfig() {
+    return { learningRate: this.learningRate, beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon };
+  }
+}
+
+/** tf.train: optimizer factories with tfjs' signatures and defaults. */
+export const train = {
+  sgd: (learningRate: number) => new SGDOptimizer(learningRate),
+  momentum: (learningRate: number, momentum: number, useNesterov = false) => new MomentumOptimizer(learningRate, momentum, useNesterov),
+  adam: (learningRate = 0.001, beta1 = 0.9, beta2 = 0.999, epsilon = 1e-7) => new AdamOptimizer(learningRate, beta1, beta2, epsilon),
+};
+
+/** compile()'s optimizer argument: an instance, or a name with tfjs' defaults. */
+export function resolveOptimizer(v: unknown): Optimizer {
+  if (v instanceof Optimizer) return v;
+  if (v === 'adam') return train.adam();
+  if (v === 'sgd') return train.sgd(0.01);
+  if (v === 'momentum') return train.momentum(0.01, 0.9);
+  throw argError('compile', 'optimizer', v, "'adam', 'sgd', 'momentum' or an optimizer from train.adam()/train.sgd()/train.momentum()");
+}
