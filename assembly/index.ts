@@ -2,3 +2,7 @@
 export * from './module';
 export * from './gemm';
 export * from './peak';
+export * from './pool';
+export * from './activations';
+export * from './loss';
+export * from './optim';
