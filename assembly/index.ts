@@ -2,6 +2,7 @@
 export * from './module';
 export * from './gemm';
 export * from './peak';
+export * from './im2col';
 export * from './pool';
 export * from './activations';
 export * from './loss';
