@@ -16,3 +16,4 @@ export { setSeed } from './model/seed.js';
 export { uint8Images } from './model/examples.js';
 export { softmaxCrossEntropy, sparseSoftmaxCrossEntropy } from './ops/loss.js';
 export { conv2d, conv2DBackpropInput, conv2DBackpropFilter, conv2dTranspose, convOutputSize, type Padding, type ExplicitPadding, type DimRoundingMode } from './ops/conv.js';
+export { setThreads, getThreads, terminateThreads } from './backend/runtime.js';

@@ -1,4 +1,4 @@
-import { runtime } from '../backend/runtime.js';
+import { runtime, threadPool } from '../backend/runtime.js';
 import { argError } from '../errors.js';
 import { allocTensor, Tensor } from '../tensor.js';
 
@@ -13,13 +13,38 @@ export function gemmStrides(rowsA: number, colsA: number, transposeA: boolean, r
   };
 }
 
-/** C = op(A)·op(B) (+bias)(relu) on heap addresses; m, n, k as in op(A)[m×k]·op(B)[k×n]. */
+/** Below this many multiply-adds a GEMM runs on one thread: waking workers would cost more. */
+const PARALLEL_MIN_WORK = 1 << 18;
+
+/**
+ * C = op(A)·op(B) (+bias)(relu) on heap addresses; m, n, k as in op(A)[m×k]·op(B)[k×n].
+ * On several threads the rows (or, for few rows, the columns) of C are split in whole micro-tiles:
+ * each element is still computed by one thread in the same order, so results do not depend on the
+ * thread count.
+ */
 export function gemm(m: number, n: number, k: number, a: number, transposeA: boolean, b: number, transposeB: boolean,
   c: number, opts: { bias?: number; accumulate?: boolean; relu?: boolean } = {}): void {
   const rt = runtime();
   const s = gemmStrides(transposeA ? k : m, transposeA ? m : k, transposeA, transposeB ? n : k, transposeB ? k : n, transposeB);
   const flags = (opts.accumulate ? 1 : 0) | (opts.relu ? 2 : 0);
-  rt.kernels.sgemm(m, n, k, a, s.rsA, s.csA, b, s.rsB, s.csB, c, n, opts.bias ?? 0, flags, rt.gemmScratch);
+  const bias = opts.bias ?? 0;
+  const pool = m * n * k >= PARALLEL_MIN_WORK ? threadPool() : undefined;
+  const T = pool?.size ?? 1;
+  if (pool && m >= 12 * T) {
+    const chunk = Math.ceil(m / T / 6) * 6;
+    pool.run(Array.from({ length: T }, (_, t) => {
+      const i0 = t * chunk, mt = Math.min(chunk, m - i0);
+      return mt <= 0 ? null : ['sgemm', mt, n, k, a + i0 * s.rsA * 4, s.rsA, s.csA, b, s.rsB, s.csB, c + i0 * n * 4, n, bias, flags, rt.threadScratch[t]] as const;
+    }));
+  } else if (pool && n >= 16 * T) {
+    const chunk = Math.ceil(n / T / 8) * 8;
+    pool.run(Array.from({ length: T }, (_, t) => {
+      const j0 = t * chunk, nt = Math.min(chunk, n - j0);
+      return nt <= 0 ? null : ['sgemm', m, nt, k, a, s.rsA, s.csA, b + j0 * s.csB * 4, s.rsB, s.csB, c + j0 * 4, n, bias ? bias + j0 * 4 : 0, flags, rt.threadScratch[t]] as const;
+    }));
+  } else {
+    rt.kernels.sgemm(m, n, k, a, s.rsA, s.csA, b, s.rsB, s.csB, c, n, bias, flags, rt.gemmScratch);
+  }
 }
 
 /** tf.matMul for rank-2 tensors: op(a)·op(b). */

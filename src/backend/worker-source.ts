@@ -1,0 +1,40 @@
+// The pool worker, as source text: it runs from an eval'd string in Node and a Blob URL in
+// browsers, so it needs no separate file for bundlers to find. Kept tiny: instantiate the shared
+// module, then wait for jobs forever (terminated with the pool).
+
+export const WORKER_SOURCE = String.raw`
+function start(d) {
+  const C = d.ctrlWords;
+  const ctrl = new Int32Array(d.memory.buffer, d.ctrl, C.words);
+  let instance;
+  try {
+    instance = new WebAssembly.Instance(d.module, { env: { memory: d.memory, abort: () => { throw new Error('abort'); } } });
+  } catch (e) {
+    Atomics.store(ctrl, C.error, d.tid);
+    Atomics.notify(ctrl, C.ready);
+    return;
+  }
+  const fns = d.exportNames.map((n) => instance.exports[n]);
+  Atomics.add(ctrl, C.ready, 1);
+  Atomics.notify(ctrl, C.ready);
+  let seen = Atomics.load(ctrl, C.generation);
+  for (;;) {
+    // A short spin catches the next job of a training step without a futex round trip; then sleep.
+    let g = seen;
+    for (let i = 0; i < 2000 && g === seen; i++) g = Atomics.load(ctrl, C.generation);
+    if (g === seen) { Atomics.wait(ctrl, C.generation, seen); g = Atomics.load(ctrl, C.generation); }
+    if (g < 0) return;
+    seen = g;
+    // The table may have been re-viewed after memory growth: take a fresh view each job.
+    const jobs = new Float64Array(d.memory.buffer, d.jobs + d.tid * d.jobSlots * 8, d.jobSlots);
+    const fn = jobs[0];
+    if (fn >= 0) {
+      const argc = jobs[1];
+      const args = new Array(argc);
+      for (let i = 0; i < argc; i++) args[i] = jobs[2 + i];
+      try { fns[fn](...args); } catch (e) { Atomics.store(ctrl, C.error, d.tid); }
+    }
+    if (Atomics.sub(ctrl, C.pending, 1) === 1) Atomics.notify(ctrl, C.pending);
+  }
+}
+`;
