@@ -24,7 +24,7 @@ export interface LoadIdxDatasetOptions {
   sha256?: Readonly<Record<string, string>>;
   numClasses?: number;
   imageSize?: readonly [number, number];
-  /** Download progress; when omitted, a progress bar is drawn on stderr if it is a terminal. */
+  /** Download progress; when omitted, a bar is drawn on stderr (a plain line per file when not a terminal). */
   onProgress?: ProgressCallback;
 }
 
@@ -66,8 +66,13 @@ async function readIfExists(path: string): Promise<Uint8Array | undefined> {
   }
 }
 
-function stderrProgress(): ProgressCallback | undefined {
-  if (!process.stderr.isTTY) return undefined;
+function stderrProgress(): ProgressCallback {
+  if (!process.stderr.isTTY) {
+    // Logs and CI: one line per file instead of a bar.
+    return (done, total, file) => {
+      if (done === 0) process.stderr.write(`downloading ${file}${total > 0 ? ` (${(total / 1e6).toFixed(1)} MB)` : ''}\n`);
+    };
+  }
   let last = '';
   return (done, total, file) => {
     const mb = (n: number) => (n / 1e6).toFixed(1);

@@ -127,7 +127,8 @@ export async function fetchBytes(url: string, file: string, onProgress?: Progres
     done += value.length;
     onProgress?.(done, total, file);
   }
-  if (total > 0 && done !== total) {
+  // With a Content-Encoding, fetch decodes the body and Content-Length counts the encoded bytes.
+  if (total > 0 && done !== total && res.headers.get('content-encoding') === null) {
     throw new Error(`${file}: download from ${url} was cut short: expected ${total} bytes, got ${done}`);
   }
   const out = new Uint8Array(done);
