@@ -80,6 +80,69 @@
   return min(taps, (bound - start + dil - 1) / dil);
 }
 
+// One channel (the first layer on grey images): a pixel's runs are only kw floats, too short for
+// vector copies, and per-pixel bookkeeping would dominate. Instead fill one col column (r, s) at a
+// time across a whole output row: a tight strided loop with the in-bounds ow range precomputed.
+function im2colOneChannel(x: usize, col: usize, n: i32, h: i32, w: i32,
+  kh: i32, kw: i32, strideH: i32, strideW: i32, dilH: i32, dilW: i32,
+  padTop: i32, padLeft: i32, outH: i32, outW: i32): void {
+  const k = kh * kw;
+  const step = <usize>k << 2;
+  const srcStep = <usize>strideW << 2;
+  for (let b = 0; b < n; b++) {
+    const xb = x + (<usize>(b * h * w) << 2);
+    for (let oh = 0; oh < outH; oh++) {
+      const colRow = col + (<usize>((b * outH + oh) * outW) * step);
+      for (let r = 0; r < kh; r++) {
+        const ih = oh * strideH - padTop + r * dilH;
+        const inside = <u32>ih < <u32>h;
+        for (let s = 0; s < kw; s++) {
+          let dst = colRow + (<usize>(r * kw + s) << 2);
+          const off = s * dilW - padLeft;
+          const lo = inside ? firstTapAtLeast(off, 0, strideW, outW) : outW;
+          const hi = inside ? max(lo, firstTapAtLeast(off, w, strideW, outW)) : outW;
+          let ow = 0;
+          for (; ow < lo; ow++) { store<f32>(dst, 0); dst += step; }
+          let src = xb + (<usize>(ih * w + lo * strideW + off) << 2);
+          for (; ow < hi; ow++) { store<f32>(dst, load<f32>(src)); dst += step; src += srcStep; }
+          for (; ow < outW; ow++) { store<f32>(dst, 0); dst += step; }
+        }
+      }
+    }
+  }
+}
+
+// The adjoint of im2colOneChannel. Within one (r, s) column distinct ow hit distinct pixels.
+function col2imOneChannel(dcol: usize, dx: usize, n: i32, h: i32, w: i32,
+  kh: i32, kw: i32, strideH: i32, strideW: i32, dilH: i32, dilW: i32,
+  padTop: i32, padLeft: i32, outH: i32, outW: i32): void {
+  const k = kh * kw;
+  const step = <usize>k << 2;
+  const dstStep = <usize>strideW << 2;
+  for (let b = 0; b < n; b++) {
+    const xb = dx + (<usize>(b * h * w) << 2);
+    for (let oh = 0; oh < outH; oh++) {
+      const colRow = dcol + (<usize>((b * outH + oh) * outW) * step);
+      for (let r = 0; r < kh; r++) {
+        const ih = oh * strideH - padTop + r * dilH;
+        if (<u32>ih >= <u32>h) continue;
+        for (let s = 0; s < kw; s++) {
+          const off = s * dilW - padLeft;
+          const lo = firstTapAtLeast(off, 0, strideW, outW);
+          const hi = max(lo, firstTapAtLeast(off, w, strideW, outW));
+          let src = colRow + (<usize>(r * kw + s) << 2) + <usize>lo * step;
+          let dst = xb + (<usize>(ih * w + lo * strideW + off) << 2);
+          for (let ow = lo; ow < hi; ow++) {
+            store<f32>(dst, load<f32>(dst) + load<f32>(src));
+            src += step;
+            dst += dstStep;
+          }
+        }
+      }
+    }
+  }
+}
+
 /**
  * Writes col[M × K] (layout in the file comment) from the NHWC input x; padded taps are zero.
  * x, col: byte addresses of f32 arrays (4-byte aligned). Every argument is validated by the caller
@@ -93,32 +156,8 @@ export function im2col(x: usize, col: usize, n: i32, h: i32, w: i32, c: i32,
   const imageBytes = <usize>(h * w * c) << 2;
   const pixelBytes = <usize>c << 2;
   let dst = col;
-  if (c == 1 && dilW == 1) {
-    // One channel (the first layer on grey images): runs are only kw floats, too short for the
-    // vector copy to pay; plain scalar moves with the bounds hoisted out of the tap loop.
-    for (let b = 0; b < n; b++) {
-      const xb = x + <usize>b * imageBytes;
-      for (let oh = 0; oh < outH; oh++) {
-        const ih0 = oh * strideH - padTop;
-        for (let ow = 0; ow < outW; ow++) {
-          const iw0 = ow * strideW - padLeft;
-          const lo = firstTapAtLeast(iw0, 0, 1, kw);
-          const hi = max(lo, firstTapAtLeast(iw0, w, 1, kw));
-          for (let r = 0; r < kh; r++) {
-            const ih = ih0 + r * dilH;
-            if (<u32>ih >= <u32>h) {
-              for (let s = 0; s < kw; s++) store<f32>(dst + (<usize>s << 2), 0);
-            } else {
-              const src = xb + (<usize>(ih * w + iw0 + lo) << 2);
-              for (let s = 0; s < lo; s++) store<f32>(dst + (<usize>s << 2), 0);
-              for (let s = lo; s < hi; s++) store<f32>(dst + (<usize>s << 2), load<f32>(src + (<usize>(s - lo) << 2)));
-              for (let s = hi; s < kw; s++) store<f32>(dst + (<usize>s << 2), 0);
-            }
-            dst += rowBytes;
-          }
-        }
-      }
-    }
+  if (c == 1) {
+    im2colOneChannel(x, col, n, h, w, kh, kw, strideH, strideW, dilH, dilW, padTop, padLeft, outH, outW);
     return;
   }
   for (let b = 0; b < n; b++) {
@@ -163,6 +202,10 @@ export function col2im(dcol: usize, dx: usize, n: i32, h: i32, w: i32, c: i32,
   padTop: i32, padLeft: i32, outH: i32, outW: i32, accumulate: i32): void {
   const imageBytes = <usize>(h * w * c) << 2;
   if (!accumulate) memory.fill(dx, 0, <usize>n * imageBytes);
+  if (c == 1) {
+    col2imOneChannel(dcol, dx, n, h, w, kh, kw, strideH, strideW, dilH, dilW, padTop, padLeft, outH, outW);
+    return;
+  }
   const rowBytes = <usize>(kw * c) << 2;
   const pixelBytes = <usize>c << 2;
   let src = dcol;
