@@ -294,3 +294,33 @@ describe('conv2d errors name op, argument, value and expectation', () => {
     expect(() => conv2d(d, f, 1, 'same')).toThrow(/conv2d: the tensor of shape \[1,5,5,3\] was already disposed/);
   });
 });
+
+describe('conv2d on several threads', () => {
+  it('im2col/col2im split by images gives bit-identical results to one thread', async () => {
+    const { setThreads, getThreads } = await import('../src/backend/runtime.js');
+    const before = getThreads();
+    const g = conv2dGeometry('conv2d', [5, 12, 11, 16], [3, 3, 16, 8], 1, 'same');
+    expect(g.colFloats).toBeGreaterThan(1 << 16);
+    const x = randn(5 * 12 * 11 * 16, 21), w = randn(g.K * 8, 22), dy = randn(g.M * 8, 23);
+    const run = () => {
+      const b = alloc(g, x, w, dy);
+      conv2dForward(g, b.x, b.w, 0, b.y, b.col, false);
+      conv2dBackpropFilter(g, b.x, b.dy, b.dw, b.col);
+      conv2dBackpropInput(g, b.dy, b.w, b.dx, b.col);
+      const { heap } = runtime();
+      const out = [heap.readF32(b.y, g.M * 8), heap.readF32(b.dw, w.length), heap.readF32(b.dx, x.length)];
+      freeAll(b);
+      return out;
+    };
+    try {
+      setThreads(1);
+      const one = run();
+      setThreads(2);
+      const two = run();
+      for (let i = 0; i < 3; i++) expect(two[i]).toEqual(one[i]);
+      expect(maxRelErr(one[2], refConv2dBackpropInput(g, dy, w))).toBeLessThan(1e-4);
+    } finally {
+      setThreads(before);
+    }
+  });
+});

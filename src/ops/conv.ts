@@ -10,7 +10,7 @@
 // conv2dBackpropInput (pointers).
 
 import { convKernels } from '../backend/kernels-conv.js';
-import { runtime } from '../backend/runtime.js';
+import { runtime, threadPool } from '../backend/runtime.js';
 import { argError, pair } from '../errors.js';
 import { allocTensor, Tensor } from '../tensor.js';
 import { gemm } from './matmul.js';
@@ -147,10 +147,42 @@ export function conv2dGeometry(op: string, xShape: number[], filterShape: number
   };
 }
 
-function im2colInto(g: Conv2DGeometry, x: number, col: number): void {
-  convKernels().im2col(x, col, g.batch, g.inH, g.inW, g.inC, g.kh, g.kw, g.strideH, g.strideW, g.dilH, g.dilW,
-    g.padTop, g.padLeft, g.outH, g.outW);
+/** Below this many col floats im2col/col2im run on one thread: waking workers would cost more. */
+const PARALLEL_MIN_FLOATS = 1 << 16;
+
+/**
+ * Runs an im2col-family kernel over the batch, split into whole images per thread (the kernels'
+ * rows are image-major and images touch disjoint parts of x/dx, so the split changes no result).
+ * tail: the arguments after the geometry (col2im's accumulate flag).
+ */
+function perImages(g: Conv2DGeometry, name: 'im2col' | 'col2im', xPtr: number, colPtr: number, tail: number[]): void {
+  const imageFloats = g.inH * g.inW * g.inC;
+  const colImageFloats = g.outH * g.outW * g.K;
+  const geom = [g.inH, g.inW, g.inC, g.kh, g.kw, g.strideH, g.strideW, g.dilH, g.dilW, g.padTop, g.padLeft, g.outH, g.outW];
+  // im2col takes (x, col, ...), col2im (dcol, dx, ...).
+  const call = (n0: number, count: number) => {
+    const xa = xPtr + n0 * imageFloats * 4, ca = colPtr + n0 * colImageFloats * 4;
+    return [name, ...(name === 'im2col' ? [xa, ca] : [ca, xa]), count, ...geom, ...tail] as [string, ...number[]];
+  };
+  const pool = g.batch > 1 && g.colFloats >= PARALLEL_MIN_FLOATS ? threadPool() : undefined;
+  if (!pool) {
+    const [, ...args] = call(0, g.batch);
+    (convKernels()[name] as (...a: number[]) => void)(...args);
+    return;
+  }
+  const T = Math.min(pool.size, g.batch);
+  const chunk = Math.ceil(g.batch / T);
+  pool.run(Array.from({ length: T }, (_, t) => {
+    const n0 = t * chunk, count = Math.min(chunk, g.batch - n0);
+    return count <= 0 ? null : call(n0, count);
+  }));
 }
+
+/** @internal im2col over the batch (threaded by images when large). */
+export const im2colInto = (g: Conv2DGeometry, x: number, col: number) => perImages(g, 'im2col', x, col, []);
+/** @internal col2im over the batch (threaded by images when large). */
+export const col2imInto = (g: Conv2DGeometry, dcol: number, dx: number, accumulate: boolean) =>
+  perImages(g, 'col2im', dx, dcol, [accumulate ? 1 : 0]);
 
 /**
  * y[N, outH, outW, OC] = conv(x, w) (+ bias[OC]) (ReLU), fused into the GEMM epilogue.
@@ -191,8 +223,7 @@ export function conv2dBackpropInput(g: Conv2DGeometry, dy: number, w: number, dx
     return;
   }
   gemm(g.M, g.K, g.outC, dy, false, w, true, dcol);
-  convKernels().col2im(dcol, dx, g.batch, g.inH, g.inW, g.inC, g.kh, g.kw, g.strideH, g.strideW, g.dilH, g.dilW,
-    g.padTop, g.padLeft, g.outH, g.outW, accumulate ? 1 : 0);
+  col2imInto(g, dcol, dx, accumulate);
 }
 
 // ---- tensor ops (tfjs names and signatures) ----
