@@ -10,7 +10,8 @@
 //
 // For one output pixel and one filter row r the in-bounds taps are a contiguous range of s, and
 // with dilW = 1 their channels are one contiguous run of x (adjacent pixels in NHWC), so each
-// (pixel, r) is a zero prefix + one vector copy of up to kw·c floats + a zero suffix.
+// (pixel, r) is a zero prefix + one vector copy of up to kw·c floats + a zero suffix. With one
+// channel the runs are too short for that, so a separate path fills col column by column instead.
 // Rows are image-major: to split work by images (threads), offset x, col (or dx, dcol) by whole
 // images and pass the image count as n. No alignment is required (v128 loads are unaligned-safe).
 
