@@ -17,3 +17,4 @@ export { uint8Images } from './model/examples.js';
 export { softmaxCrossEntropy, sparseSoftmaxCrossEntropy } from './ops/loss.js';
 export { conv2d, conv2DBackpropInput, conv2DBackpropFilter, conv2dTranspose, convOutputSize, type Padding, type ExplicitPadding, type DimRoundingMode } from './ops/conv.js';
 export { setThreads, getThreads, terminateThreads } from './backend/runtime.js';
+export { loadLayersModel, modelArtifacts, type IOHandler, type ModelArtifacts, type SaveResult } from './model/save-load.js';

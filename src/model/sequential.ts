@@ -16,6 +16,7 @@ import { batchLoss, resolveLoss, type LossName } from './losses.js';
 import { Optimizer, resolveOptimizer } from './optimizers.js';
 import { summaryLines } from './summary.js';
 import { globalSeed } from './seed.js';
+import { saveModel, type IOHandler, type SaveResult } from './save-load.js';
 
 interface Plan {
   batch: number;
@@ -475,6 +476,12 @@ export class Sequential {
       keras_version: 'tfjs-layers 4.22.0',
       backend: 'tensor_flow.js',
     };
+  }
+
+  /** Saves model.json + weights.bin to `file://DIR` or `DIR` (crash-safe), or to a tfjs IOHandler. See save-load.ts. */
+  async save(urlOrPath: string | URL | IOHandler): Promise<SaveResult> {
+    this.checkAlive('save');
+    return saveModel(this, urlOrPath);
   }
 
   /** What compile() was given, for model.json's training_config. */
