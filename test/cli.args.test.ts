@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_BATCH_SIZE, DEFAULT_EPOCHS, USAGE, UsageError, parseArgs } from '../src/cli/args.js';
+import { DEFAULT_BATCH_SIZE, DEFAULT_EPOCHS, DEFAULT_EVAL_BATCH_SIZE, USAGE, UsageError, parseArgs } from '../src/cli/args.js';
 
 function usageError(argv: string[]): UsageError {
   try {
@@ -26,14 +26,22 @@ describe('parseArgs', () => {
       command: 'train', dataset: 'mnist', epochs: DEFAULT_EPOCHS, batchSize: DEFAULT_BATCH_SIZE, json: false, backend: 'auto',
     });
     expect(parseArgs(['--json', 'evaluate', 'model'])).toEqual({
-      command: 'evaluate', modelDir: 'model', batchSize: DEFAULT_BATCH_SIZE, json: true, backend: 'auto',
+      command: 'evaluate', modelDir: 'model', batchSize: DEFAULT_EVAL_BATCH_SIZE, json: true, backend: 'auto',
     });
     expect(parseArgs(['predict', 'model', 'digit.png', '--backend', 'webgpu'])).toEqual({
-      command: 'predict', modelDir: 'model', file: 'digit.png', batchSize: DEFAULT_BATCH_SIZE, json: false, backend: 'webgpu',
+      command: 'predict', modelDir: 'model', file: 'digit.png', batchSize: DEFAULT_EVAL_BATCH_SIZE, json: false, backend: 'webgpu',
     });
     expect(parseArgs(['predict', 'm', '--', '--odd-name.png']))
       .toMatchObject({ file: '--odd-name.png' });
     expect(parseArgs(['train', 'mnist', '--seed', '4294967295'])).toMatchObject({ seed: 4294967295 });
+  });
+
+  it('defaults to the issue\'s 3 epochs of batch 32 and takes --limit on every command', () => {
+    expect([DEFAULT_EPOCHS, DEFAULT_BATCH_SIZE, DEFAULT_EVAL_BATCH_SIZE]).toEqual([3, 32, 256]);
+    expect(parseArgs(['train', 'mnist', '--limit', '2000'])).toMatchObject({ limit: 2000 });
+    expect(parseArgs(['evaluate', 'm', '--limit=10'])).toMatchObject({ limit: 10 });
+    expect(parseArgs(['predict', 'm', 'f', '--limit', '1'])).toMatchObject({ limit: 1 });
+    expect(usageError(['train', 'mnist', '--limit', '0']).message).toBe('--limit: got "0", expected an integer from 1 to 1000000');
   });
 
   it('returns help for --help or -h anywhere', () => {
@@ -47,7 +55,7 @@ describe('parseArgs', () => {
     expect(usageError(['train', 'mnist', '--batch-size=abc']).message).toBe('--batch-size: got "abc", expected an integer from 1 to 65536');
     expect(usageError(['train', 'mnist', '--seed', '-1']).message).toBe('--seed: got "-1", expected an integer from 0 to 4294967295');
     expect(usageError(['train', 'mnist', '--seed', '4294967296']).message).toMatch(/--seed: got "4294967296"/);
-    expect(usageError(['train', 'mnist', '--threads', '1e3']).message).toBe('--threads: got "1e3", expected an integer from 1 to 256');
+    expect(usageError(['train', 'mnist', '--threads', '1e3']).message).toBe('--threads: got "1e3", expected an integer from 1 to 64');
     expect(usageError(['evaluate', 'm', '--backend', 'cuda']).message).toBe('--backend: got "cuda", expected one of wasm, webgpu, auto');
     expect(usageError(['train', 'mnist', '--epochs']).message).toBe('--epochs needs a value: an integer from 1 to 100000');
     expect(usageError(['train', 'mnist', '--out', '--json']).message).toBe('--out needs a value: a folder');
@@ -68,7 +76,7 @@ describe('parseArgs', () => {
   });
 
   it('documents every flag in USAGE', () => {
-    for (const f of ['--data', '--epochs', '--batch-size', '--seed', '--out', '--json', '--threads', '--backend', '--help']) {
+    for (const f of ['--data', '--epochs', '--batch-size', '--seed', '--out', '--json', '--threads', '--backend', '--limit', '--help']) {
       expect(USAGE).toContain(f);
     }
     expect(USAGE).toMatch(/^Usage:\n  simdcnn train mnist/);

@@ -16,6 +16,8 @@ interface Common {
   /** Worker threads; undefined = choose automatically. */
   threads?: number;
   backend: Backend;
+  /** Use only the first N images of each set (quick runs and tests); undefined = all. */
+  limit?: number;
 }
 
 export interface TrainCommand extends Common {
@@ -49,17 +51,22 @@ export interface HelpCommand {
 
 export type Command = TrainCommand | EvaluateCommand | PredictCommand | HelpCommand;
 
-export const DEFAULT_EPOCHS = 5;
-export const DEFAULT_BATCH_SIZE = 64;
+export const DEFAULT_EPOCHS = 3;
+export const DEFAULT_BATCH_SIZE = 32;
+/** Inference has no step to take per batch: bigger batches are simply faster. */
+export const DEFAULT_EVAL_BATCH_SIZE = 256;
 
 export const USAGE = `Usage:
   simdcnn train mnist [--data DIR] [--epochs N] [--batch-size N] [--seed S] [--out DIR]
   simdcnn evaluate MODEL_DIR [--data DIR] [--batch-size N]
   simdcnn predict MODEL_DIR FILE [--batch-size N]
   simdcnn --help
+  (all commands also take --json, --threads N, --backend B and --limit N)
 
 Commands:
-  train mnist        Train the MNIST CNN and save it as a TensorFlow.js layers model.
+  train mnist        Train the MNIST CNN (validating on the test set each epoch), report
+                     test accuracy and speed, and save it as a TensorFlow.js layers model
+                     with history.json and training-curves.svg beside it.
   evaluate MODEL_DIR Report loss and accuracy of a saved model on the MNIST test set.
   predict MODEL_DIR FILE
                      Classify the images in FILE: a PNG, or an IDX images file (.gz or not).
@@ -68,12 +75,16 @@ Options:
   --data DIR         MNIST folder (default: $SIMDCNN_DATA, else ~/.cache/simdcnn/mnist;
                      missing files are downloaded from $SIMDCNN_MNIST_MIRROR or the standard mirror)
   --epochs N         Training epochs, 1..100000 (default ${DEFAULT_EPOCHS})
-  --batch-size N     Examples per batch, 1..65536 (default ${DEFAULT_BATCH_SIZE})
+  --batch-size N     Examples per batch, 1..65536 (default ${DEFAULT_BATCH_SIZE} for train,
+                     ${DEFAULT_EVAL_BATCH_SIZE} for evaluate and predict)
   --seed S           Seed for initialisation and shuffling, 0..4294967295 (default: random)
-  --out DIR          Where train saves the model (model.json, weights.bin)
+  --out DIR          Where train saves the model (model.json, weights.bin; default
+                     ./simdcnn-mnist-model)
   --json             Print machine-readable JSON results instead of text
-  --threads N        Worker threads, 1..256 (default: number of cores)
-  --backend B        wasm, webgpu or auto (default auto)
+  --threads N        Worker threads, 1..64 (default: number of cores)
+  --backend B        wasm, webgpu or auto (default auto = wasm; webgpu is not available yet)
+  --limit N          Use only the first N training and N test images (or the first N
+                     images of an IDX FILE), 1..1000000: for quick runs
   -h, --help         Show this help
 `;
 
@@ -87,8 +98,9 @@ const FLAGS: Record<string, { kind: FlagKind; commands: readonly string[] }> = {
   '--seed': { kind: { type: 'int', min: 0, max: 4294967295 }, commands: ['train'] },
   '--out': { kind: { type: 'string', what: 'a folder' }, commands: ['train'] },
   '--json': { kind: { type: 'bool' }, commands: ['train', 'evaluate', 'predict'] },
-  '--threads': { kind: { type: 'int', min: 1, max: 256 }, commands: ['train', 'evaluate', 'predict'] },
+  '--threads': { kind: { type: 'int', min: 1, max: 64 }, commands: ['train', 'evaluate', 'predict'] },
   '--backend': { kind: { type: 'enum', values: BACKENDS }, commands: ['train', 'evaluate', 'predict'] },
+  '--limit': { kind: { type: 'int', min: 1, max: 1000000 }, commands: ['train', 'evaluate', 'predict'] },
 };
 
 const COMMANDS = ['train', 'evaluate', 'predict'] as const;
@@ -186,7 +198,10 @@ export function parseArgs(argv: readonly string[]): Command {
   };
   const threads = values.get('--threads') as number | undefined;
   if (threads !== undefined) common.threads = threads;
-  const batchSize = (values.get('--batch-size') as number | undefined) ?? DEFAULT_BATCH_SIZE;
+  const limit = values.get('--limit') as number | undefined;
+  if (limit !== undefined) common.limit = limit;
+  const givenBatch = values.get('--batch-size') as number | undefined;
+  const batchSize = givenBatch ?? (command === 'train' ? DEFAULT_BATCH_SIZE : DEFAULT_EVAL_BATCH_SIZE);
   const data = values.get('--data') as string | undefined;
 
   switch (command) {

@@ -1,0 +1,74 @@
+// What the CLI commands share: where output goes, backend/thread setup, the data and model
+// loading with the checks a command line needs, and user errors (printed without a stack).
+
+import { existsSync } from 'node:fs';
+import { getThreads, setThreads, wasmVariant } from '../backend/runtime.js';
+import { loadMnist, type LoadedSets } from '../data/mnist-node.js';
+import type { Sequential } from '../model/sequential.js';
+import { loadLayersModel } from '../model/save-load.js';
+import type { ImageSet } from '../data/mnist.js';
+import type { Backend } from './args.js';
+
+/** A mistake in what the user asked for that is not a usage error: printed as is, exit 1. */
+export class CliError extends Error {
+  override name = 'CliError';
+}
+
+/** Like UsageError (exit 2) but without printing the whole usage text. */
+export class BadOptionError extends Error {
+  override name = 'BadOptionError';
+}
+
+export interface CliIO {
+  out(line: string): void;
+  err(line: string): void;
+  /** The stream progress bars draw on (isTTY decides redraw vs plain lines). */
+  progressStream: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+}
+
+export const nodeIO = (): CliIO => ({
+  out: (l) => process.stdout.write(l + '\n'),
+  err: (l) => process.stderr.write(l + '\n'),
+  progressStream: process.stdout,
+});
+
+/** One JSON object per line. */
+export const jsonLine = (io: CliIO, obj: Record<string, unknown>) => io.out(JSON.stringify(obj));
+
+/** Applies --backend and --threads; returns what runs, for the reports. */
+export function setupBackend(opts: { backend: Backend; threads?: number }): { threads: number; wasm: string } {
+  if (opts.backend === 'webgpu') {
+    throw new BadOptionError('--backend webgpu: the WebGPU backend is not available yet; use --backend wasm (or auto)');
+  }
+  if (opts.threads !== undefined) setThreads(opts.threads);
+  return { threads: getThreads(), wasm: wasmVariant() };
+}
+
+/** MNIST from --data / $SIMDCNN_DATA / the cache (downloading), cut to --limit images per set. */
+export async function mnistData(dir: string | undefined, limit: number | undefined): Promise<LoadedSets> {
+  const sets = await loadMnist(dir !== undefined ? { dir } : {});
+  const cut = (s: ImageSet): ImageSet => {
+    if (limit === undefined || limit >= s.count) return s;
+    return { ...s, count: limit, images: s.images.subarray(0, limit * s.height * s.width), labels: s.labels.subarray(0, limit) };
+  };
+  return { ...sets, train: cut(sets.train), test: cut(sets.test) };
+}
+
+export async function loadModel(dir: string): Promise<Sequential> {
+  if (!existsSync(dir)) throw new CliError(`no model at ${dir}: expected a folder with model.json and weights.bin (made by simdcnn train or tfjs' model.save)`);
+  return loadLayersModel(dir);
+}
+
+/** The model must take 28×28×1 images (MNIST) for evaluate/predict. */
+export function checkMnistInput(model: Sequential, dir: string): void {
+  const s = model.inputShape;
+  if (s.join() !== '28,28,1') {
+    throw new CliError(`the model in ${dir} takes inputs of shape [${s}], but MNIST digits are [28, 28, 1]`);
+  }
+  const out = model.outputShape;
+  if (out.join() !== '10') throw new CliError(`the model in ${dir} outputs shape [${out}], but MNIST has 10 classes`);
+}
+
+export const pct = (v: number) => `${(v * 100).toFixed(2)}%`;
+export const rate = (images: number, seconds: number) => (seconds > 0 ? images / seconds : 0);
+export const fmtRate = (r: number) => Math.round(r).toLocaleString('en-US');
