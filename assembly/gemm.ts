@@ -71,6 +71,31 @@ function packB(b: usize, rsB: i32, csB: i32, pc: i32, kc: i32, jc: i32, nc: i32,
 
 /** Packs op(A)[ic..ic+mc, pc..pc+kc] into MR-high k-major panels at dst, zero-padding the last panel. */
 function packA(a: usize, rsA: i32, csA: i32, ic: i32, mc: i32, pc: i32, kc: i32, dst: usize): void {
+  if (rsA == 1) {
+    // op(A) = Aᵀ (backprop's colᵀ·dY): each k's six rows are contiguous in memory, so a panel
+    // row is one 16-byte and one 8-byte copy instead of six strided scalar loads.
+    for (let i0 = 0; i0 < mc; i0 += MR) {
+      const mr = min(MR, mc - i0);
+      const panel = dst + (<usize>(i0 * kc) << 2);
+      let src = a + (<usize>(pc * csA + ic + i0) << 2);
+      const step = <usize>csA << 2;
+      if (mr == MR) {
+        for (let p = 0; p < kc; p++) {
+          const d = panel + (<usize>(p * MR) << 2);
+          v128.store(d, v128.load(src));
+          store<u64>(d, load<u64>(src, 16), 16);
+          src += step;
+        }
+      } else {
+        for (let p = 0; p < kc; p++) {
+          const d = panel + (<usize>(p * MR) << 2);
+          for (let i = 0; i < MR; i++) store<f32>(d + (<usize>i << 2), i < mr ? load<f32>(src + (<usize>i << 2)) : 0);
+          src += step;
+        }
+      }
+    }
+    return;
+  }
   for (let i0 = 0; i0 < mc; i0 += MR) {
     const mr = min(MR, mc - i0);
     const panel = dst + (<usize>(i0 * kc) << 2);

@@ -23,8 +23,6 @@ export interface Runtime {
   /** Per-thread sgemm scratch, index = thread id (grows with setThreads). */
   threadScratch: number[];
   module: WebAssembly.Module;
-  ctrl: number;
-  jobs: number;
 }
 
 /** 2 GiB: the most a wasm32 memory needs here; shared memories must declare a maximum. */
@@ -52,9 +50,7 @@ function instantiate(loaded: LoadedModule): Runtime {
   const kernels = instance.exports as unknown as KernelExports;
   const heap = new Heap(memory, kernels.heapBase());
   const gemmScratch = heap.alloc(kernels.gemmScratchBytes());
-  const ctrl = heap.alloc(CTRL.words * 4);
-  const jobs = heap.alloc(MAX_THREADS * JOB_SLOTS * 8);
-  return { kernels, heap, variant: loaded.variant, shared: loaded.threads, gemmScratch, threadScratch: [gemmScratch], module: loaded.module, ctrl, jobs };
+  return { kernels, heap, variant: loaded.variant, shared: loaded.threads, gemmScratch, threadScratch: [gemmScratch], module: loaded.module };
 }
 
 function wasmAbort(): never {
@@ -127,7 +123,11 @@ export function threadPool(): ThreadPool | undefined {
   }
   while (rt.threadScratch.length < n) rt.threadScratch.push(rt.heap.alloc(rt.kernels.gemmScratchBytes()));
   const exportNames = Object.keys(rt.kernels).filter((k) => typeof rt.kernels[k] === 'function');
-  pool = new ThreadPool(n, { memory: rt.heap.memory, module: rt.module, ctrl: rt.ctrl, jobs: rt.jobs, exportNames }, rt.kernels);
+  // A fresh control block per pool: workers of a terminated pool may still be waking up, and must
+  // never see (or count down) the new pool's words. The old block's few KB are not reused.
+  const ctrl = rt.heap.alloc(CTRL.words * 4);
+  const jobs = rt.heap.alloc(n * JOB_SLOTS * 8);
+  pool = new ThreadPool(n, { memory: rt.heap.memory, module: rt.module, ctrl, jobs, exportNames }, rt.kernels);
   return pool;
 }
 

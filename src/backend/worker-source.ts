@@ -15,9 +15,11 @@ function start(d) {
     return;
   }
   const fns = d.exportNames.map((n) => instance.exports[n]);
+  // Read the generation BEFORE announcing readiness: the first job may be posted the moment
+  // ready is counted, and it must look new to this loop.
+  let seen = Atomics.load(ctrl, C.generation);
   Atomics.add(ctrl, C.ready, 1);
   Atomics.notify(ctrl, C.ready);
-  let seen = Atomics.load(ctrl, C.generation);
   for (;;) {
     // A short spin catches the next job of a training step without a futex round trip; then sleep.
     let g = seen;

@@ -3,6 +3,7 @@
 // softmax.
 
 import { miscKernels } from '../backend/kernels-misc.js';
+import { parallelSlices } from '../backend/parallel.js';
 import { runtime } from '../backend/runtime.js';
 import { argError } from '../errors.js';
 import { allocTensor, Tensor } from '../tensor.js';
@@ -15,12 +16,15 @@ export function isActivationName(v: unknown): v is ActivationName {
 }
 
 /** y = max(x, 0) over n floats; y may equal x. */
+/** Elementwise kernels are memory-bound: split only large arrays, in 64-byte-aligned slices. */
+const PARALLEL_MIN_ELEMENTS = 1 << 17;
+
 export function reluForward(n: number, x: number, y: number): void {
-  miscKernels().reluForward(n, x, y);
+  parallelSlices(n, PARALLEL_MIN_ELEMENTS, 16, (i, c) => ['reluForward', c, x + i * 4, y + i * 4] as const, miscKernels().reluForward);
 }
 /** dx = y > 0 ? dy : 0 with y = relu(x) (equivalently x > 0); dx may equal dy. */
 export function reluBackward(n: number, y: number, dy: number, dx: number): void {
-  miscKernels().reluBackward(n, y, dy, dx);
+  parallelSlices(n, PARALLEL_MIN_ELEMENTS, 16, (i, c) => ['reluBackward', c, y + i * 4, dy + i * 4, dx + i * 4] as const, miscKernels().reluBackward);
 }
 /** y = 1/(1+e^−x); y may equal x. */
 export function sigmoidForward(n: number, x: number, y: number): void {

@@ -1,6 +1,7 @@
 // 2-D max/average pooling (NHWC): geometry with TensorFlow's padding rules, pointer-level forward
 // and backward for the training loop, and the tfjs ops maxPool / avgPool.
 
+import { parallelSlices } from '../backend/parallel.js';
 import { miscKernels } from '../backend/kernels-misc.js';
 import { argError, pair } from '../errors.js';
 import { allocTensor, Tensor } from '../tensor.js';
@@ -98,26 +99,41 @@ export function poolGeometry(op: string, xShape: readonly number[], filterSize: 
  * winning input index within its image, (iy·W + ix)·C + c, for maxPoolBackward. Padded taps never
  * win; NaN propagates. x: g.inSize floats, y and argmax: g.outSize elements. No allocation.
  */
+// Pooling is split over the batch: argmax indices are per image, so a slice needs only offsets.
+const MIN_PARALLEL_IMAGES = 4;
+function perImage(g: PoolGeometry, name: 'maxPoolForward' | 'maxPoolBackward' | 'avgPoolForward' | 'avgPoolBackward',
+  args: (n0: number, count: number) => number[]): void {
+  const k = miscKernels() as unknown as Record<string, (...a: number[]) => void>;
+  // Small maps aren't worth a thread wake-up: require enough work per image batch too.
+  const minImages = g.inH * g.inW * g.channels * g.batch >= 65536 ? MIN_PARALLEL_IMAGES : Infinity;
+  parallelSlices(g.batch, minImages, 1, (n0, count) => [name, ...args(n0, count)] as const, k[name]);
+}
+
 export function maxPoolForward(g: PoolGeometry, x: number, y: number, argmax: number): void {
-  miscKernels().maxPoolForward(g.batch, g.inH, g.inW, g.channels, g.filterH, g.filterW, g.strideH, g.strideW,
-    g.padTop, g.padLeft, g.outH, g.outW, x, y, argmax);
+  const inB = g.inH * g.inW * g.channels * 4, outB = g.outH * g.outW * g.channels * 4;
+  perImage(g, 'maxPoolForward', (n0, n) => [n, g.inH, g.inW, g.channels, g.filterH, g.filterW, g.strideH, g.strideW,
+    g.padTop, g.padLeft, g.outH, g.outW, x + n0 * inB, y + n0 * outB, argmax ? argmax + n0 * outB : 0]);
 }
 
 /** dx = gradient of the max pool: zeroes dx (g.inSize floats), then scatters dy through argmax. */
 export function maxPoolBackward(g: PoolGeometry, dy: number, argmax: number, dx: number): void {
-  miscKernels().maxPoolBackward(g.batch, g.inH, g.inW, g.channels, g.outH, g.outW, dy, argmax, dx);
+  const inB = g.inH * g.inW * g.channels * 4, outB = g.outH * g.outW * g.channels * 4;
+  perImage(g, 'maxPoolBackward', (n0, n) => [n, g.inH, g.inW, g.channels, g.outH, g.outW,
+    dy + n0 * outB, argmax + n0 * outB, dx + n0 * inB]);
 }
 
 /** y = mean of each window's valid (non-padded) taps, TF's divisor. */
 export function avgPoolForward(g: PoolGeometry, x: number, y: number): void {
-  miscKernels().avgPoolForward(g.batch, g.inH, g.inW, g.channels, g.filterH, g.filterW, g.strideH, g.strideW,
-    g.padTop, g.padLeft, g.outH, g.outW, x, y);
+  const inB = g.inH * g.inW * g.channels * 4, outB = g.outH * g.outW * g.channels * 4;
+  perImage(g, 'avgPoolForward', (n0, n) => [n, g.inH, g.inW, g.channels, g.filterH, g.filterW, g.strideH, g.strideW,
+    g.padTop, g.padLeft, g.outH, g.outW, x + n0 * inB, y + n0 * outB]);
 }
 
 /** dx = gradient of the average pool: zeroes dx, then spreads dy / (valid taps) over each window. */
 export function avgPoolBackward(g: PoolGeometry, dy: number, dx: number): void {
-  miscKernels().avgPoolBackward(g.batch, g.inH, g.inW, g.channels, g.filterH, g.filterW, g.strideH, g.strideW,
-    g.padTop, g.padLeft, g.outH, g.outW, dy, dx);
+  const inB = g.inH * g.inW * g.channels * 4, outB = g.outH * g.outW * g.channels * 4;
+  perImage(g, 'avgPoolBackward', (n0, n) => [n, g.inH, g.inW, g.channels, g.filterH, g.filterW, g.strideH, g.strideW,
+    g.padTop, g.padLeft, g.outH, g.outW, dy + n0 * outB, dx + n0 * inB]);
 }
 
 function poolOp(op: string, x: Tensor, filterSize: number | [number, number], strides: number | [number, number],
