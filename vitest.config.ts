@@ -1,10 +1,20 @@
 import { defineConfig } from 'vitest/config';
 
+// Kernel suites run once per wasm build (candle-style: same table, every backend): the relaxed-SIMD
+// (FMA) build the runtime picks by default, and the plain-SIMD fallback other runtimes get.
+const kernelSuites = ['gemm', 'conv', 'seeds', 'pool', 'activations', 'loss', 'optim', 'threads'].map((n) => `test/${n}.test.ts`);
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // The JSON report gives .ci/run its closing 'N passed, N failed' line.
+    reporters: ['default', 'json'],
+    outputFile: { json: 'test-results.json' },
+    projects: [
+      { extends: true, test: { name: 'wasm', include: ['test/**/*.test.ts'] } },
+      { extends: true, test: { name: 'wasm-plain-simd', include: kernelSuites, env: { SIMDCNN_WASM: 'simd' } } },
+    ],
   },
 });

@@ -67,3 +67,10 @@ describe('matMul errors', () => {
     expect(memory().numTensors).toBe(before);
   });
 });
+
+describe('wasm build selection', () => {
+  it('runs the build this project asked for (relaxed SIMD by default in Node, via the V8 flag)', async () => {
+    const { wasmVariant } = await import('../src/index.js');
+    expect(wasmVariant()).toBe(process.env.SIMDCNN_WASM || 'relaxed');
+  });
+});
