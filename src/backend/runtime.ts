@@ -64,9 +64,27 @@ export function runtime(): Runtime {
   return current;
 }
 
+export interface ReadyOptions {
+  /**
+   * A compiled kernel module to use instead of fetching one: for runtimes that only allow wasm
+   * imported as a module (Cloudflare workerd: `import wasm from 'simdcnn/wasm/simdcnn-simd.wasm'`).
+   */
+  module?: WebAssembly.Module;
+  /** Whether `module` is a threads build (simdcnn-*-threads.wasm, shared memory). Default false. */
+  shared?: boolean;
+}
+
 /** Loads the kernels (fetching them in browsers). Safe to call many times. */
-export function ready(): Promise<Runtime> {
+export function ready(opts: ReadyOptions = {}): Promise<Runtime> {
   if (current) return Promise.resolve(current);
+  if (opts.module) {
+    if (!(opts.module instanceof WebAssembly.Module)) throw new Error(`ready: module must be a WebAssembly.Module, got ${typeof opts.module}`);
+    const shared = opts.shared ?? false;
+    const rt = instantiate({ module: opts.module, threads: shared, variant: 'simd', bytes: new Uint8Array(0) });
+    rt.variant = rt.kernels.buildHasFma() ? 'relaxed' : 'simd';
+    current = rt;
+    return Promise.resolve(rt);
+  }
   pending ??= loadModuleAsync(sharedMemoryAvailable()).then((m) => (current ??= instantiate(m)));
   return pending;
 }
