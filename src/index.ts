@@ -18,3 +18,6 @@ export { softmaxCrossEntropy, sparseSoftmaxCrossEntropy } from './ops/loss.js';
 export { conv2d, conv2DBackpropInput, conv2DBackpropFilter, conv2dTranspose, convOutputSize, type Padding, type ExplicitPadding, type DimRoundingMode } from './ops/conv.js';
 export { setThreads, getThreads, terminateThreads } from './backend/runtime.js';
 export { loadLayersModel, modelArtifacts, type IOHandler, type ModelArtifacts, type SaveResult } from './model/save-load.js';
+export type { OnnxExportOptions } from './export/onnx.js';
+export { createWorkerModel, WorkerModel, hostWorkerModel, type WorkerModelOptions, type WorkerFitArgs, type WorkerHistory } from './browser/worker-model.js';
+export { fromMemory } from './browser/from-memory.js';

@@ -17,6 +17,7 @@ import { Optimizer, resolveOptimizer } from './optimizers.js';
 import { summaryLines } from './summary.js';
 import { globalSeed } from './seed.js';
 import { saveModel, type IOHandler, type SaveResult } from './save-load.js';
+import { exportOnnx, type OnnxExportOptions } from '../export/onnx.js';
 
 interface Plan {
   batch: number;
@@ -482,6 +483,12 @@ export class Sequential {
   async save(urlOrPath: string | URL | IOHandler): Promise<SaveResult> {
     this.checkAlive('save');
     return saveModel(this, urlOrPath);
+  }
+
+  /** The model as a serialized ONNX model (opset 13+, NHWC input with a dynamic batch), e.g. for ONNX Runtime. */
+  toONNX(opts?: OnnxExportOptions): Uint8Array {
+    this.checkAlive('toONNX');
+    return exportOnnx(this, opts);
   }
 
   /** What compile() was given, for model.json's training_config. */
