@@ -1,4 +1,42 @@
-import { defineConfig } from 'tsup';
+import { defineConfig, type Options } from 'tsup';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+
+// The browser/edge build: node:-free (file-node.ts → a fetch-based loader), minified ESM in
+// dist/browser/, with the wasm either beside it (dist/wasm/, found by import.meta.url) or inlined.
+const swap = (inline: boolean) => ({
+  name: 'simdcnn-browser',
+  setup(build: any) {
+    build.onResolve({ filter: /io\/file-node\.js$/ }, () => ({ path: new URL('./src/browser/files-fetch.ts', import.meta.url).pathname }));
+    if (!inline) return;
+    build.onResolve({ filter: /\/wasm-url\.js$/ }, () => ({ path: 'wasm-inline', namespace: 'simdcnn' }));
+    build.onLoad({ filter: /^wasm-inline$/, namespace: 'simdcnn' }, () => {
+      const b64 = (f: string) => readFileSync(`wasm/simdcnn-${f}.wasm`).toString('base64');
+      return {
+        loader: 'js',
+        contents: `const d = (s) => new URL('data:application/wasm;base64,' + s);
+export function wasmUrl(variant, threads) {
+  if (threads) return variant === 'relaxed' ? d(${JSON.stringify(b64('relaxed-threads'))}) : d(${JSON.stringify(b64('simd-threads'))});
+  return variant === 'relaxed' ? d(${JSON.stringify(b64('relaxed'))}) : d(${JSON.stringify(b64('simd'))});
+}`,
+      };
+    });
+  },
+});
+const browser = (inline: boolean): Options => ({
+  entry: { [inline ? 'browser/simdcnn.inline' : 'browser/simdcnn']: 'src/index.ts' },
+  format: ['esm'],
+  sourcemap: true,
+  clean: false,
+  minify: true,
+  target: 'es2022',
+  platform: 'browser',
+  splitting: false,
+  esbuildPlugins: [swap(inline)],
+  onSuccess: inline ? undefined : async () => {
+    mkdirSync('dist/wasm', { recursive: true });
+    for (const f of readdirSync('wasm')) if (f.endsWith('.wasm')) copyFileSync(`wasm/${f}`, `dist/wasm/${f}`);
+  },
+});
 
 export default defineConfig([
   {
@@ -7,7 +45,7 @@ export default defineConfig([
     dts: true,
     sourcemap: true,
     // Both configs build into dist/ at the same time: keep this one's clean off the CLI's files.
-    clean: ['!cli.js', '!cli.js.map'],
+    clean: ['!cli.js', '!cli.js.map', '!browser/**', '!wasm/**'],
     target: 'es2022',
     platform: 'neutral',
     // import.meta.url is what finds the wasm next to the bundle; tsup's shim maps it for CJS.
@@ -25,4 +63,6 @@ export default defineConfig([
     splitting: false,
     banner: { js: '#!/usr/bin/env node' },
   },
+  browser(false),
+  browser(true),
 ]);

@@ -21,3 +21,4 @@ export { loadLayersModel, modelArtifacts, type IOHandler, type ModelArtifacts, t
 export type { OnnxExportOptions } from './export/onnx.js';
 export { createWorkerModel, WorkerModel, hostWorkerModel, type WorkerModelOptions, type WorkerFitArgs, type WorkerHistory } from './browser/worker-model.js';
 export { fromMemory } from './browser/from-memory.js';
+export { fetchMnist, parseImageSet, type ImageSet } from './data/mnist.js';
