@@ -52,6 +52,32 @@ function packB(b: usize, rsB: i32, csB: i32, pc: i32, kc: i32, jc: i32, nc: i32,
         v128.store(d, v128.load(src, 16), 16);
         src += step;
       }
+    } else if (rsB == 1 && nr == NR) {
+      // op(B) = Bᵀ (dX = dY·Wᵀ): each column of op(B) is contiguous, so read 4 k-steps of 4
+      // columns as four vectors and transpose them in registers.
+      const stride = <usize>csB << 2;
+      for (let jg = 0; jg < NR; jg += 4) {
+        let src = b + (<usize>(pc + (jc + j0 + jg) * csB) << 2);
+        let p = 0;
+        for (; p + 4 <= kc; p += 4) {
+          const v0 = v128.load(src), v1 = v128.load(src + stride);
+          const v2 = v128.load(src + 2 * stride), v3 = v128.load(src + 3 * stride);
+          const t0 = v128.shuffle<i32>(v0, v1, 0, 4, 1, 5), t1 = v128.shuffle<i32>(v0, v1, 2, 6, 3, 7);
+          const t2 = v128.shuffle<i32>(v2, v3, 0, 4, 1, 5), t3 = v128.shuffle<i32>(v2, v3, 2, 6, 3, 7);
+          const d = panel + (<usize>(p * NR + jg) << 2);
+          v128.store(d, v128.shuffle<i32>(t0, t2, 0, 1, 4, 5));
+          v128.store(d, v128.shuffle<i32>(t0, t2, 2, 3, 6, 7), NR * 4);
+          v128.store(d, v128.shuffle<i32>(t1, t3, 0, 1, 4, 5), NR * 8);
+          v128.store(d, v128.shuffle<i32>(t1, t3, 2, 3, 6, 7), NR * 12);
+          src += 16;
+        }
+        for (; p < kc; p++) {
+          for (let j = 0; j < 4; j++) {
+            store<f32>(panel + (<usize>(p * NR + jg + j) << 2), load<f32>(src + <usize>j * stride));
+          }
+          src += 4;
+        }
+      }
     } else {
       for (let j = 0; j < NR; j++) {
         if (j < nr) {
@@ -139,7 +165,7 @@ function packA(a: usize, rsA: i32, csA: i32, ic: i32, mc: i32, pc: i32, kc: i32,
  * 6×8 micro-kernel over kc steps of packed panels pa (6 floats/k) and pb (8 floats/k).
  * Full tiles go straight to C; edge tiles (mr < 6 or nr < 8) through `tile` and a scalar copy.
  */
-function micro6x8(kc: i32, pa: usize, aRow: usize, aStep: usize, pb: usize, c: usize, ldc: i32, mr: i32, nr: i32,
+function micro6x8(kc: i32, pa: usize, aRow: usize, aStep: usize, pb: usize, bStep: usize, c: usize, ldc: i32, mr: i32, nr: i32,
   beta: i32, bias: usize, relu: i32, tile: usize): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
@@ -168,7 +194,7 @@ function micro6x8(kc: i32, pa: usize, aRow: usize, aStep: usize, pb: usize, c: u
     a = v128.load32_splat(pa + r5);
     c50 = fmadd(a, b0, c50); c51 = fmadd(a, b1, c51);
     pa += aStep;
-    pb += 32;
+    pb += bStep;
   }
   if (mr == MR && nr == NR) {
     const ld = <usize>ldc << 2;
@@ -199,6 +225,46 @@ function micro6x8(kc: i32, pa: usize, aRow: usize, aStep: usize, pb: usize, c: u
 }
 
 /**
+ * 1×8 micro-kernel for a single row of A (batch-1 inference, GEMV): the 6×8 kernel would compute
+ * five throw-away rows. Two k-steps per iteration keep four independent FMA chains in flight.
+ */
+function micro1x8(kc: i32, pa: usize, aStep: usize, pb: usize, bStep: usize, c: usize, nr: i32,
+  beta: i32, bias: usize, relu: i32, tile: usize): void {
+  let c0 = f32x4.splat(0), c1 = f32x4.splat(0), d0 = f32x4.splat(0), d1 = f32x4.splat(0);
+  let p = 0;
+  for (; p + 2 <= kc; p += 2) {
+    const a0 = v128.load32_splat(pa), a1 = v128.load32_splat(pa + aStep);
+    c0 = fmadd(a0, v128.load(pb), c0);
+    c1 = fmadd(a0, v128.load(pb, 16), c1);
+    d0 = fmadd(a1, v128.load(pb + bStep), d0);
+    d1 = fmadd(a1, v128.load(pb + bStep, 16), d1);
+    pa += aStep << 1;
+    pb += bStep << 1;
+  }
+  if (p < kc) {
+    const a0 = v128.load32_splat(pa);
+    c0 = fmadd(a0, v128.load(pb), c0);
+    c1 = fmadd(a0, v128.load(pb, 16), c1);
+  }
+  c0 = f32x4.add(c0, d0);
+  c1 = f32x4.add(c1, d1);
+  if (nr == NR) {
+    storeRow(c, c0, c1, beta, bias, relu);
+    return;
+  }
+  v128.store(tile, c0);
+  v128.store(tile, c1, 16);
+  for (let j = 0; j < nr; j++) {
+    const dst = c + (<usize>j << 2);
+    let v = load<f32>(tile + (<usize>j << 2));
+    if (beta) v += load<f32>(dst);
+    if (bias) v += load<f32>(bias + (<usize>j << 2));
+    if (relu) v = max(v, <f32>0);
+    store<f32>(dst, v);
+  }
+}
+
+/**
  * C (+)= op(A)·op(B) (+ bias) (ReLU). See the file comment for strides.
  * a, b, c, bias: byte addresses of f32 arrays (4-byte aligned; 16 is faster); bias = 0 for none.
  * scratch: gemmScratchBytes() bytes, 16-byte aligned, owned by the calling thread.
@@ -220,7 +286,10 @@ export function sgemm(m: i32, n: i32, k: i32,
       const kc = min(kcStep, k - pc);
       const beta = pc > 0 ? 1 : (flags & GEMM_ACCUMULATE);
       const last = pc + kc >= k;
-      packB(b, rsB, csB, pc, kc, jc, nc, packedB);
+      // With few rows of A each B panel is used once or twice: packing it would cost more than it
+      // saves (dense layers at small batch, batch-1 inference). Row-major B is then read in place.
+      const directB = csB == 1 && m <= 2 * MR;
+      if (!directB) packB(b, rsB, csB, pc, kc, jc, nc, packedB);
       for (let ic = 0; ic < m; ic += MC) {
         const mc = min(MC, m - ic);
         // A row-major (csA = 1) is read in place: packing it would cost as much as the
@@ -229,18 +298,31 @@ export function sgemm(m: i32, n: i32, k: i32,
         if (!direct) packA(a, rsA, csA, ic, mc, pc, kc, packedA);
         for (let j0 = 0; j0 < nc; j0 += NR) {
           const nr = min(NR, nc - j0);
-          const pb = packedB + (<usize>(j0 * kc) << 2);
+          let pb = packedB + (<usize>(j0 * kc) << 2);
+          let bStep: usize = 32;
+          if (directB) {
+            if (nr == NR) {
+              pb = b + (<usize>(pc * rsB + jc + j0) << 2);
+              bStep = <usize>rsB << 2;
+            } else {
+              // The ragged last panel is packed (zero-padded) so no load reads past B's end.
+              packB(b, rsB, csB, pc, kc, jc + j0, nr, packedB);
+              pb = packedB;
+            }
+          }
           const biasJ: usize = last && bias ? bias + (<usize>(jc + j0) << 2) : 0;
           const reluJ = last ? relu : 0;
           for (let i0 = 0; i0 < mc; i0 += MR) {
             const mr = min(MR, mc - i0);
             const cij = c + (<usize>((ic + i0) * ldc + jc + j0) << 2);
-            if (direct) {
+            if (mr == 1 && direct) {
+              micro1x8(kc, a + (<usize>((ic + i0) * rsA + pc) << 2), 4, pb, bStep, cij, nr, beta, biasJ, reluJ, tile);
+            } else if (direct) {
               const pa = a + (<usize>((ic + i0) * rsA + pc) << 2);
-              micro6x8(kc, pa, <usize>rsA << 2, 4, pb, cij, ldc, mr, nr, beta, biasJ, reluJ, tile);
+              micro6x8(kc, pa, <usize>rsA << 2, 4, pb, bStep, cij, ldc, mr, nr, beta, biasJ, reluJ, tile);
             } else {
               const pa = packedA + (<usize>(i0 * kc) << 2);
-              micro6x8(kc, pa, 0, 24, pb, cij, ldc, mr, nr, beta, biasJ, reluJ, tile);
+              micro6x8(kc, pa, 0, 24, pb, bStep, cij, ldc, mr, nr, beta, biasJ, reluJ, tile);
             }
           }
         }
