@@ -82,10 +82,15 @@ export class Tensor {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    runtime().heap.free(this.ptr);
+    this.release();
     liveTensors--;
     liveBytes -= this.size * 4;
     for (const s of scopes) s.delete(this);
+  }
+
+  /** @internal frees the storage of the values (a GPU tensor releases its buffer instead). */
+  protected release(): void {
+    runtime().heap.free(this.ptr);
   }
 
   toString(): string {
