@@ -33,6 +33,19 @@ describe('thread pool', () => {
     }
   });
 
+  it('splits weight-gradient GEMMs (huge K) by K: deterministic per thread count, equal to one thread within rounding', () => {
+    const a = tensor(randn(4000 * 40, 7), [4000, 40]), b = tensor(randn(4000 * 24, 8), [4000, 24]);
+    setThreads(1);
+    const one = matMul(a, b, true, false).dataSync();
+    setThreads(2);
+    const x = matMul(a, b, true, false).dataSync(), y = matMul(a, b, true, false).dataSync();
+    expect(Buffer.from(x.buffer).equals(Buffer.from(y.buffer))).toBe(true);
+    let worst = 0;
+    for (let i = 0; i < one.length; i++) worst = Math.max(worst, Math.abs(x[i] - one[i]) / (1 + Math.abs(one[i])));
+    expect(worst).toBeLessThan(1e-4);
+    a.dispose(); b.dispose();
+  });
+
   it('survives many jobs and setThreads churn', () => {
     const a = tensor(randn(120 * 90, 5), [120, 90]), b = tensor(randn(90 * 64, 6), [90, 64]);
     setThreads(1);

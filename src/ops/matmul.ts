@@ -13,6 +13,17 @@ export function gemmStrides(rowsA: number, colsA: number, transposeA: boolean, r
   };
 }
 
+/** Per-thread buffers for K-split partial products, grown on demand and kept for reuse. */
+const partials: { ptrs: number[]; floats: number } = { ptrs: [], floats: 0 };
+function partialBuffers(rt: ReturnType<typeof runtime>, threads: number, floats: number): number[] {
+  if (floats > partials.floats || partials.ptrs.length < threads) {
+    for (const p of partials.ptrs) if (p) rt.heap.free(p);
+    partials.floats = Math.max(floats, partials.floats);
+    partials.ptrs = Array.from({ length: threads }, (_, t) => (t === 0 ? 0 : rt.heap.alloc(partials.floats * 4)));
+  }
+  return partials.ptrs;
+}
+
 /** Below this many multiply-adds a GEMM runs on one thread: waking workers would cost more. */
 const PARALLEL_MIN_WORK = 1 << 18;
 
@@ -30,7 +41,23 @@ export function gemm(m: number, n: number, k: number, a: number, transposeA: boo
   const bias = opts.bias ?? 0;
   const pool = m * n * k >= PARALLEL_MIN_WORK ? threadPool() : undefined;
   const T = pool?.size ?? 1;
-  if (pool && m >= 12 * T) {
+  if (pool && !bias && !opts.relu && k >= 1024 && m * n <= (1 << 16) && k >= 8 * Math.max(m, n)) {
+    // Weight gradients (colᵀ·dY: M×N small, K = batch·pixels huge): split K so no thread packs
+    // another's data, then sum the partial products in thread order (deterministic per thread count).
+    const chunk = Math.ceil(k / T / 8) * 8;
+    const parts = partialBuffers(rt, T, m * n);
+    const calls = Array.from({ length: T }, (_, t) => {
+      const p0 = t * chunk, kt = Math.min(chunk, k - p0);
+      if (kt <= 0) return null;
+      const ap = a + p0 * s.csA * 4, bp = b + p0 * s.rsB * 4;
+      return t === 0
+        ? ['sgemm', m, n, kt, ap, s.rsA, s.csA, bp, s.rsB, s.csB, c, n, 0, flags, rt.threadScratch[t]] as const
+        : ['sgemm', m, n, kt, ap, s.rsA, s.csA, bp, s.rsB, s.csB, parts[t], n, 0, 0, rt.threadScratch[t]] as const;
+    });
+    pool.run(calls);
+    const add = rt.kernels.addInto as (n: number, x: number, y: number) => void;
+    for (let t = 1; t < T; t++) if (calls[t]) add(m * n, parts[t], c);
+  } else if (pool && m >= 12 * T) {
     const chunk = Math.ceil(m / T / 6) * 6;
     pool.run(Array.from({ length: T }, (_, t) => {
       const i0 = t * chunk, mt = Math.min(chunk, m - i0);
