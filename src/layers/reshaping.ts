@@ -104,7 +104,8 @@ export class Dropout extends Layer {
     }
   }
   backward(ctx: StepContext, buf: LayerBuffers, _x: number, dy: number): void {
-    if (!buf.dx) return;
+    // Rate 0 is the identity and its forward writes no mask: dy passes through unchanged.
+    if (!buf.dx || this.rate === 0) return;
     const { mask } = buf as DropoutBuffers;
     const n = ctx.batch * sizeOfShape(this.inShape);
     const f = runtime().heap.f32;

@@ -221,6 +221,13 @@ export class Sequential {
 
   /** One optimizer step on examples idx[start..start+n). Returns the batch's summed loss and correct count. */
   private trainStep(x: Examples, y: Labels, idx: Int32Array, start: number, n: number) {
+    const r = this.gradientStep(x, y, idx, start, n);
+    this.optimizer!.applyGradients(this.paramCount, this.params, this.grads);
+    return r;
+  }
+
+  /** Forward, loss and backward on examples idx[start..start+n), leaving dL/dparams in the gradient buffer. */
+  private gradientStep(x: Examples, y: Labels, idx: Int32Array, start: number, n: number) {
     const p = this.plan(n, true);
     x.gather(idx, start, n, p.x);
     y.gather(idx, start, n, p.labels);
@@ -230,8 +237,21 @@ export class Sequential {
     const rows = n * (sizeOfShape(this.outputShape) / classes);
     const r = batchLoss(this.lossName!, this.fused, rows, classes, out, p.labels, p.grad, p.stats);
     this.backward(p, ctx);
-    this.optimizer!.applyGradients(this.paramCount, this.params, this.grads);
     return r;
+  }
+
+  /**
+   * @internal For gradient checks: the mean loss over all of x, y as ONE training batch (dropout
+   * active) and dL/dparams in the flat parameter layout (weightList()[i].spec.offset), no update.
+   */
+  lossAndGradients(x: XInput, y: YInput): { loss: number; grads: Float32Array } {
+    this.checkAlive('lossAndGradients');
+    if (!this.lossName) throw new Error('lossAndGradients: compile the model first: model.compile({optimizer, loss, metrics})');
+    const xs = toExamples('lossAndGradients', 'x', x), ys = toLabels('lossAndGradients', y);
+    this.checkData('lossAndGradients', xs, ys);
+    const r = this.gradientStep(xs, ys, range(xs.count), 0, xs.count);
+    const out = this.outputShape, rows = xs.count * (sizeOfShape(out) / out[out.length - 1]);
+    return { loss: r.lossSum / rows, grads: runtime().heap.readF32(this.grads, this.paramCount) };
   }
 
   private checkData(op: string, x: Examples, y: Labels | undefined): void {
