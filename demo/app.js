@@ -42,13 +42,19 @@ function referenceCnn() {
 
 async function newWorkerModel(threads) {
   wm?.terminate();
+  wm = undefined;
   const model = referenceCnn();
   model.compile({ optimizer: sc.train.adam(0.001), loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
-  wm = await sc.createWorkerModel(model, { threads });
-  model.dispose();
+  const backend = $('backend').value;
+  try {
+    wm = await sc.createWorkerModel(model, { threads, backend });
+  } finally {
+    model.dispose();
+  }
   state.variant = wm.variant;
   state.threads = wm.threads;
-  $('env').textContent = `wasm build: ${wm.variant === 'relaxed' ? 'relaxed SIMD (fused multiply-add)' : 'SIMD'} · worker threads: ${wm.threads} · cross-origin isolated: ${isolated ? 'yes' : 'no'} · ${cores} cores`;
+  state.backend = wm.backend;
+  $('env').textContent = `backend: ${wm.backend === 'webgpu' ? 'WebGPU' : 'WebAssembly'} · wasm build: ${wm.variant === 'relaxed' ? 'relaxed SIMD (fused multiply-add)' : 'SIMD'} · worker threads: ${wm.threads} · cross-origin isolated: ${isolated ? 'yes' : 'no'} · ${cores} cores`;
   await showFilters();
 }
 
@@ -332,6 +338,15 @@ function showMaps(a) {
 
 // ---------- start ----------
 
+function setupBackend() {
+  const sel = $('backend'), gpu = sel.querySelector('option[value=webgpu]');
+  if (!navigator.gpu) {
+    gpu.disabled = true;
+    gpu.textContent = 'WebGPU (not in this browser)';
+  }
+  if (params.get('backend') === 'webgpu' && !gpu.disabled) sel.value = 'webgpu';
+}
+
 function setupThreads() {
   const sel = $('threads');
   const choices = [...new Set([1, 2, 4, 8, cores].filter((n) => n <= cores))].sort((a, b) => a - b);
@@ -348,6 +363,7 @@ function setupThreads() {
 }
 
 async function main() {
+  setupBackend();
   setupThreads();
   for (const k of ['examples', 'epochs', 'batch']) if (params.has(k)) $(k).value = params.get(k);
   $('train').addEventListener('click', () => void trainModel());

@@ -1,7 +1,8 @@
 // The worker side of createWorkerModel: owns the model, runs its ops when asked and streams fit()
 // callbacks back as events. Loaded in the worker by importing the library's own module (see
 // worker-model.ts), so it shares the page's build and finds the wasm the same way.
-import { getThreads, ready, setThreads, wasmVariant } from '../backend/runtime.js';
+import { getThreads, ready, setThreads, threadPool, wasmVariant } from '../backend/runtime.js';
+import { setBackend, type BackendChoice } from '../backend/backend.js';
 import { uint8Images, type XInput, type YInput } from '../model/examples.js';
 import { optimizerFromConfig } from '../model/deserialize.js';
 import { loadLayersModel, modelArtifacts } from '../model/save-load.js';
@@ -37,12 +38,14 @@ export function hostWorkerModel(scope: Scope = globalThis as unknown as Scope): 
     return model;
   };
   const ops: Record<string, (a: any, id: number) => Promise<unknown> | unknown> = {
-    async init(a: { threads?: number; isolated: boolean }) {
+    async init(a: { threads?: number; isolated: boolean; backend: BackendChoice }) {
       await ready();
+      const backend = await setBackend(a.backend);
       // Without cross-origin isolation the page has warned once; stay quietly on one thread.
       if (!a.isolated) setThreads(1);
       else if (a.threads !== undefined) setThreads(a.threads);
-      return { variant: wasmVariant(), threads: getThreads() };
+      await threadPool()?.started();
+      return { variant: wasmVariant(), threads: getThreads(), backend };
     },
     async load(a: { modelJson: any; weightData: ArrayBuffer; seed?: number; compile: boolean }) {
       model?.dispose();
@@ -123,8 +126,9 @@ export function hostWorkerModel(scope: Scope = globalThis as unknown as Scope): 
       need('summary').summary(undefined, undefined, (l) => lines.push(l));
       return lines;
     },
-    setThreads(a: { n: number; isolated: boolean }) {
+    async setThreads(a: { n: number; isolated: boolean }) {
       if (a.isolated) setThreads(a.n);
+      await threadPool()?.started();
       return getThreads();
     },
     dispose() {

@@ -30,6 +30,11 @@ export interface WorkerModelOptions {
   moduleUrl?: string | URL;
   /** Compile from the saved training config when there is one (default true). */
   compile?: boolean;
+  /**
+   * The worker's backend (see setBackend): 'wasm' (default: the SIMD kernels, on threads where
+   * possible), 'webgpu' (rejects if there is no adapter) or 'auto' (WebGPU on a hardware adapter, else wasm).
+   */
+  backend?: 'wasm' | 'webgpu' | 'auto';
 }
 
 /** What fit() takes here: tfjs' FitArgs without yieldEvery (the worker yields on its own). */
@@ -84,6 +89,8 @@ export class WorkerModel {
   variant = '';
   /** Threads the worker's kernels run on. */
   threads = 1;
+  /** The backend the worker runs: 'wasm' or 'webgpu'. */
+  backend = 'wasm';
   inputShape: number[] = [];
   outputShape: number[] = [];
   layers: LayerInfo[] = [];
@@ -243,7 +250,10 @@ export async function createWorkerModel(model: ModelSource, opts: WorkerModelOpt
   } else {
     throw argError('createWorkerModel', 'model', model, 'a Sequential, a model.json URL or {modelJson, weightData}');
   }
-  if ((opts.threads ?? 2) > 1) warnIfNotIsolated();
+  if (opts.backend !== undefined && !['wasm', 'webgpu', 'auto'].includes(opts.backend)) {
+    throw argError('createWorkerModel', 'backend', opts.backend, "'wasm', 'webgpu' or 'auto'");
+  }
+  if ((opts.threads ?? 2) > 1 && (opts.backend ?? 'wasm') === 'wasm') warnIfNotIsolated();
   const moduleUrl = String(opts.moduleUrl ?? import.meta.url);
   const blobUrl = URL.createObjectURL(new Blob([bootstrapSource(moduleUrl)], { type: 'text/javascript' }));
   const worker = new Worker(blobUrl, { type: 'module', name: 'simdcnn-model' });
@@ -268,9 +278,10 @@ export async function createWorkerModel(model: ModelSource, opts: WorkerModelOpt
   });
   started.catch(() => {});
   const init = async () => {
-    const info = await wm.call<{ variant: string; threads: number }>('init', { threads: opts.threads, isolated: isolated() });
+    const info = await wm.call<{ variant: string; threads: number; backend: string }>('init', { threads: opts.threads, isolated: isolated(), backend: opts.backend ?? 'wasm' });
     wm.variant = info.variant;
     wm.threads = info.threads;
+    wm.backend = info.backend;
     const shapes = await wm.call<{ inputShape: number[]; outputShape: number[]; layers: LayerInfo[] }>('load', { modelJson, weightData, seed, compile: opts.compile !== false }, [weightData]);
     wm.inputShape = shapes.inputShape;
     wm.outputShape = shapes.outputShape;
