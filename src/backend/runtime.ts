@@ -126,6 +126,10 @@ export function threadPool(): ThreadPool | undefined {
   if (pool) return pool;
   const n = wantedThreads ?? defaultThreads();
   if (n <= 1) return undefined;
+  // A page's main thread may not block: by default it simply runs on one thread; only an explicit
+  // setThreads(n > 1) there earns the warnings below.
+  const g = globalThis as { document?: unknown; process?: unknown };
+  if (wantedThreads === undefined && g.document !== undefined && !g.process) return undefined;
   const rt = runtime();
   if (!rt.shared) {
     if (!warnedNoShared) {

@@ -62,6 +62,20 @@ export class ThreadPool {
   }
 
   /**
+   * Resolves once every worker has started, without blocking. A browser worker must call this
+   * before its first job: a nested Worker loads through its parent's event loop, so a parent that
+   * blocks in Atomics.wait first would wait for it forever.
+   */
+  async started(timeoutMs = 30000): Promise<void> {
+    const t0 = Date.now();
+    while (Atomics.load(this.ctrl, CTRL.ready) < this.size - 1) {
+      if (Atomics.load(this.ctrl, CTRL.error) !== 0) throw new Error('simdcnn threads: a worker failed to start (its module could not be instantiated)');
+      if (Date.now() - t0 > timeoutMs) throw new Error(`simdcnn threads: only ${Atomics.load(this.ctrl, CTRL.ready)} of ${this.size - 1} workers started within ${timeoutMs / 1000} s`);
+      await new Promise((r) => setTimeout(r, 2));
+    }
+  }
+
+  /**
    * Runs calls[t] on thread t (calls[0] on the caller) and returns when all are done. A null entry
    * leaves that thread idle. Every call is `[exportName, ...numericArgs]`.
    */
