@@ -311,6 +311,8 @@ export class Sequential {
     const history = new History();
     history.params = { epochs, batchSize, samples: xs.count, steps: Math.ceil(xs.count / batchSize), doValidation: !!val };
     const order = range(xs.count);
+    // Loss and accuracy average over every output row (Keras): an example holds several when the output has rank > 1.
+    const perRow = sizeOfShape(this.outputShape) / this.outputShape[this.outputShape.length - 1];
     const yieldEvery = args.yieldEvery ?? 50;
     let lastYield = Date.now();
     this.stopTraining = false;
@@ -329,10 +331,10 @@ export class Sequential {
         }
         lossSum += r.lossSum;
         correct += r.correct;
-        seen += n;
+        seen += n * perRow;
         if (cb.onBatchEnd) {
-          const logs: Logs = { batch: step, size: n, loss: r.lossSum / n };
-          if (this.metrics.length) logs.acc = r.correct / n;
+          const logs: Logs = { batch: step, size: n, loss: r.lossSum / (n * perRow) };
+          if (this.metrics.length) logs.acc = r.correct / (n * perRow);
           await cb.onBatchEnd(step, logs);
         }
         if (Date.now() - lastYield >= yieldEvery) {
@@ -372,7 +374,7 @@ export class Sequential {
       lossSum += r.lossSum;
       correct += r.correct;
     }
-    return { loss: lossSum / x.count, acc: correct / x.count };
+    return { loss: lossSum / (x.count * perRow), acc: correct / (x.count * perRow) };
   }
 
   /** Loss (and accuracy, if compiled with it) over x, y: scalars as tfjs' evaluate returns. */
@@ -410,6 +412,7 @@ export class Sequential {
 
   /** The output of every layer for x (one batch): for looking at feature maps. */
   predictLayers(x: XInput): Tensor[] {
+    this.checkAlive('predictLayers');
     this.build();
     const xs = toExamples('predictLayers', 'x', x);
     this.checkData('predictLayers', xs, undefined);
@@ -484,6 +487,7 @@ export class Sequential {
 
   /** Keras' summary table: layer (type), output shape, params, and the totals. */
   summary(lineLength?: number, positions?: number[], printFn: (line: string) => void = console.log): void {
+    this.checkAlive('summary');
     this.build();
     for (const line of summaryLines(this.name, this.layers, lineLength, positions)) printFn(line);
   }
