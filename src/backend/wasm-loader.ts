@@ -10,7 +10,12 @@ type NodeProcess = { getBuiltinModule?: (id: string) => any; versions?: { node?:
 const nodeProcess: NodeProcess | undefined = (globalThis as any).process?.versions?.node ? (globalThis as any).process : undefined;
 
 function envVariant(): WasmVariant | undefined {
-  const v = nodeProcess?.env?.SIMDCNN_WASM;
+  let v: string | undefined;
+  try {
+    v = nodeProcess?.env?.SIMDCNN_WASM;
+  } catch {
+    // Deno without --allow-env throws on reading the environment: treat it as unset.
+  }
   if (v === undefined || v === '') return undefined;
   if (v !== 'simd' && v !== 'relaxed') {
     throw new Error(`SIMDCNN_WASM: got '${v}', expected 'simd' or 'relaxed'`);
