@@ -32,7 +32,9 @@ describe('demo page (Chromium)', () => {
     const mean = (a: number[]) => a.reduce((x, y) => x + y, 0) / a.length;
     expect(mean(s.loss.slice(-10))).toBeLessThan(mean(s.loss.slice(0, 10)) * 0.7);
     expect(s.testAcc).toBeGreaterThan(0.6);
-    expect(s.maxGap).toBeLessThan(250);
+    // Training runs in the Worker: the page's own thread only ever handles short messages (the
+    // bound is loose for busy CI machines; a batch on the main thread would block it for the whole fit).
+    expect(s.maxGap).toBeLessThan(500);
     console.log(`demo: ${s.batches} batches on ${s.threads} threads (${s.variant}), loss ${s.loss[0].toFixed(3)} → ${s.loss.at(-1).toFixed(3)}, test acc ${(100 * s.testAcc).toFixed(1)}%, longest main-thread stall ${s.maxGap.toFixed(0)} ms`);
     await browser.screenshot(page, 'demo-trained.png');
 
