@@ -50,12 +50,11 @@ export async function runTrain(cmd: TrainCommand, io: CliIO): Promise<void> {
   }
 
   const progress = new ProgressWriter(io.progressStream);
-  let epochStart = 0, trainMs = 0, totalTrainMs = 0, seen = 0, lossSum = 0, correct = 0;
+  let currentEpoch = 0, epochStart = 0, trainMs = 0, totalTrainMs = 0, seen = 0, lossSum = 0, correct = 0;
   const state = (batch: number): ProgressState => ({
     epoch: currentEpoch + 1, epochs: cmd.epochs, batch, batches: steps, images: seen, elapsedMs: performance.now() - epochStart,
     ...(seen ? { loss: lossSum / seen, accuracy: correct / seen } : {}),
   });
-  let currentEpoch = 0;
   const t0 = performance.now();
   const history = await model.fit(x, train.labels, {
     epochs: cmd.epochs,
