@@ -65,6 +65,14 @@ export class Conv2D extends Layer {
   }
 
   protected computeOutputShape(inShape: number[]): number[] {
+    // Said in the layer's own terms (kernelSize), before the op-level geometry speaks of 'filter'.
+    if (inShape.length === 3 && this.padding === 'valid') {
+      const [sh, sw] = this.kernelSize.map((k, i) => (k - 1) * this.dilationRate[i] + 1);
+      if (sh > inShape[0] || sw > inShape[1]) {
+        const dilated = this.dilationRate.some((d) => d > 1) ? ` (dilated by [${this.dilationRate.join(', ')}] it spans ${sh}×${sw})` : '';
+        throw argError(this.name, 'kernelSize', this.kernelSize, `at most the input's [height, width] = [${inShape[0]}, ${inShape[1]}] with padding 'valid'${dilated}`);
+      }
+    }
     const g = this.geometry(1, inShape);
     return [g.outH, g.outW, this.filters];
   }

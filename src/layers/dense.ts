@@ -26,7 +26,7 @@ export class Dense extends Layer {
   readonly biasInitializer: InitializerName;
 
   constructor(args: DenseArgs) {
-    super('dense', args.inputDim !== undefined && args.inputShape === undefined ? { ...args, inputShape: [args.inputDim] } : args);
+    super('dense', args?.inputDim !== undefined && args.inputShape === undefined ? { ...args, inputShape: [args.inputDim] } : args ?? {});
     if (!args || typeof args !== 'object') throw argError('dense', 'args', args, 'an object like {units: 10}');
     this.units = assertPositiveInt(this.name, 'units', args.units);
     this.activation = checkActivation(this.name, args.activation);

@@ -42,6 +42,10 @@ abstract class Pooling2D extends Layer {
   }
 
   protected computeOutputShape(inShape: number[]): number[] {
+    // Said in the layer's own terms (poolSize), before the op-level geometry speaks of 'filterSize'.
+    if (inShape.length === 3 && this.padding === 'valid' && (this.poolSize[0] > inShape[0] || this.poolSize[1] > inShape[1])) {
+      throw argError(this.name, 'poolSize', this.poolSize, `at most the input's [height, width] = [${inShape[0]}, ${inShape[1]}] with padding 'valid'`);
+    }
     const g = this.geometry(1, inShape);
     return [g.outH, g.outW, inShape[2]];
   }

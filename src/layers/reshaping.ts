@@ -4,7 +4,7 @@
 import { runtime } from '../backend/runtime.js';
 import { argError } from '../errors.js';
 import type { Rng } from '../data/batches.js';
-import { activationBackward, activationForward, checkActivation, type ActivationName } from './activation-fns.js';
+import { ACTIVATIONS, activationBackward, activationForward, checkActivation, type ActivationName } from './activation-fns.js';
 import { Layer, sizeOfShape, type BaseLayerArgs, type LayerBuffers, type StepContext } from './layer.js';
 
 /** Marks a buffer that is the layer's input itself (y = x, dx = dy): no copy. */
@@ -35,6 +35,8 @@ export class Activation extends Layer {
   fusedSoftmax = false;
   constructor(args: BaseLayerArgs & { activation: ActivationName }) {
     super('activation', args ?? {});
+    // checkActivation reads a missing activation as 'linear' (the dense/conv default); this layer has no default.
+    if (args?.activation == null) throw argError(this.name, 'activation', args?.activation, `one of ${ACTIVATIONS.map((a) => `'${a}'`).join(', ')}`);
     this.activation = checkActivation(this.name, args?.activation);
   }
   protected computeOutputShape(inShape: number[]): number[] {
