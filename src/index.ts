@@ -22,3 +22,4 @@ export type { OnnxExportOptions } from './export/onnx.js';
 export { createWorkerModel, WorkerModel, hostWorkerModel, type WorkerModelOptions, type WorkerFitArgs, type WorkerHistory } from './browser/worker-model.js';
 export { fromMemory } from './browser/from-memory.js';
 export { fetchMnist, parseImageSet, type ImageSet } from './data/mnist.js';
+export { datasets } from './data/datasets.js';
