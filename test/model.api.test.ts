@@ -276,6 +276,55 @@ describe('fit', () => {
     });
   }
 
+  it('a layer with trainable: false keeps its weights through fit (also after it trained unfrozen)', async () => {
+    for (const opt of [() => train.adam(0.05), () => train.momentum(0.1, 0.9)]) {
+      const model = sequential({
+        seed: 4,
+        layers: [
+          layers.conv2d({ filters: 4, kernelSize: 3, activation: 'relu', inputShape: [8, 8, 1], name: 'frozen_conv' }),
+          layers.flatten(),
+          layers.dense({ units: 3, activation: 'softmax' }),
+        ],
+      });
+      compileCe(model, opt());
+      const { x: xv, y } = bands(24, 5);
+      const x = tensor(xv, [24, 8, 8, 1]);
+      // Train unfrozen first so the optimizer has velocity/moments for the layer, then freeze it.
+      await model.fit(x, y, { epochs: 1, batchSize: 8 });
+      const conv = model.getLayer('frozen_conv');
+      conv.trainable = false;
+      const w0 = model.weightValues();
+      await model.fit(x, y, { epochs: 2, batchSize: 8 });
+      const w1 = model.weightValues();
+      expect(w1[0].data).toEqual(w0[0].data);
+      expect(w1[1].data).toEqual(w0[1].data);
+      expect(w1[2].data).not.toEqual(w0[2].data);
+      const lines: string[] = [];
+      model.summary(undefined, undefined, (l) => lines.push(l));
+      expect(lines).toContain('Non-trainable params: 40');
+      x.dispose(); model.dispose();
+    }
+  });
+
+  it('one-hot labels as nested arrays train exactly as a one-hot tensor', async () => {
+    const { x: xv, y } = bands(20, 15);
+    const oneHot = y.map((c) => [0, 1, 2].map((j) => (j === c ? 1 : 0)));
+    const run = async (labels: Parameters<Sequential['fit']>[1]) => {
+      const model = smallCnn(12);
+      model.compile({ optimizer: 'adam', loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+      const x = tensor(xv, [20, 8, 8, 1]);
+      const h = await model.fit(x, labels, { epochs: 2, batchSize: 6 });
+      const w = model.weightValues().map((v) => Array.from(v.data));
+      x.dispose(); model.dispose();
+      return { w, h: h.history };
+    };
+    const yt = tensor(oneHot);
+    const a = await run(oneHot as never), b = await run(yt);
+    expect(a.h).toEqual(b.h);
+    expect(a.w).toEqual(b.w);
+    yt.dispose();
+  });
+
   it('Tensor input and uint8Images input train to bit-identical weights', async () => {
     const r = rng(12);
     const n = 40, bytes = Uint8Array.from({ length: n * 64 }, () => Math.floor(r() * 256));

@@ -97,7 +97,9 @@ const compileArgs: Case[] = [
   ['unknown metric', () => cnn().compile({ optimizer: 'adam', loss: 'mse', metrics: ['precision'] }), /^compile: metrics must be an array of 'accuracy'.*, got \['precision'\]$/],
   ['no args', () => cnn().compile(undefined as never), /^compile: args must be an object like/],
   ['sgd learningRate -1', () => train.sgd(-1), /^train.sgd: learningRate must be a finite number ≥ 0, got -1$/],
-  ['adam beta1 1.5', () => train.adam(0.001, 1.5), /^train.adam: beta1 must be a number in \[0, 1\], got 1\.5$/],
+  ['adam beta1 1.5', () => train.adam(0.001, 1.5), /^train.adam: beta1 must be a number in \[0, 1\), got 1\.5$/],
+  ['adam beta1 1 (bias correction ÷ 0)', () => train.adam(0.001, 1), /^train.adam: beta1 must be a number in \[0, 1\), got 1$/],
+  ['adam beta2 1 (every step 0)', () => train.adam(0.001, 0.9, 1), /^train.adam: beta2 must be a number in \[0, 1\), got 1$/],
   ['momentum NaN', () => train.momentum(0.1, NaN), /^train.momentum: momentum must be a number in \[0, 1\], got NaN$/],
 ];
 
@@ -111,6 +113,8 @@ const data: Case[] = [
   ['evaluate: x of the wrong size', () => compiled().evaluate(x4(3, [6, 6, 2]), ids(3)), /^evaluate: x has examples of shape \[6,6,2\] .*expects \[6,6,1\]/],
   ['uint8Images of the wrong shape', () => compiled().fit(uint8Images(new Uint8Array(2 * 49), [7, 7, 1]), ids(2)), /^fit: x has examples of shape \[7,7,1\]/],
   ['uint8Images: bytes not a whole number of images', () => uint8Images(new Uint8Array(10), [3, 3, 1]), /^uint8Images: data must be a multiple of 9 \(one \[3,3,1\] image\), got '10 bytes'$/],
+  ['uint8Images: sampleShape not an array', () => uint8Images(new Uint8Array(9), 9 as never), /^uint8Images: sampleShape must be an array of positive integers, e\.g\. \[28, 28, 1\], got 9$/],
+  ['ragged one-hot rows', () => compiled('categoricalCrossentropy').fit(x4(2), [[1, 0, 0, 0, 0, 0, 0, 0, 0, 0], [0, 1]] as never), /^fit: y must be rows of one length ≥ 1 \(row 0 has 10\), got 'row 1 of length 2'$/],
   ['uint8Images: Float32Array data', () => uint8Images(new Float32Array(9) as never, [3, 3, 1]), /^uint8Images: data must be a Uint8Array, got/],
   ['x not a tensor', () => cnn().predict([[1, 2]] as never), /^predict: x must be a Tensor or uint8Images\(\.\.\.\), got/],
   ['x disposed', () => { const t = x4(2); t.dispose(); return cnn().predict(t); }, /^predict: the tensor of shape \[2,6,6,1\] was already disposed$/],

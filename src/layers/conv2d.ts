@@ -1,5 +1,6 @@
 import { runtime } from '../backend/runtime.js';
 import { argError, assertPositiveInt, pair } from '../errors.js';
+import { biasGrad } from '../ops/activations.js';
 import { conv2dBackpropFilter, conv2dBackpropInput, conv2dForward, conv2dGeometry, type Conv2DGeometry } from '../ops/conv.js';
 import { activationBackward, activationForward, checkActivation, type ActivationName } from './activation-fns.js';
 import { checkInitializer, initializerJson, type InitializerName } from './initializers.js';
@@ -23,8 +24,6 @@ interface ConvBuffers extends LayerBuffers {
   /** im2col of the forward input, kept for the filter gradient; reused as dcol afterwards. */
   col: number;
 }
-
-interface BiasGradKernel { biasGrad(m: number, n: number, dy: number, db: number, accumulate: number): void }
 
 /** 2-D convolution over NHWC input with an HWIO kernel [kh, kw, inC, filters], as tfjs.layers.conv2d. */
 export class Conv2D extends Layer {
@@ -108,7 +107,7 @@ export class Conv2D extends Layer {
     // The forward left im2col(x) in col: the filter gradient reuses it, then col becomes dcol.
     conv2dBackpropFilter(g, x, dy, ctx.grads + this.weights[0].offset * 4, col, false, true);
     if (this.useBias) {
-      (runtime().kernels as unknown as BiasGradKernel).biasGrad(g.M, this.filters, dy, ctx.grads + this.weights[1].offset * 4, 0);
+      biasGrad(g.M, this.filters, dy, ctx.grads + this.weights[1].offset * 4);
     }
     if (buf.dx) conv2dBackpropInput(g, dy, ctx.params + this.weights[0].offset * 4, buf.dx, col);
   }

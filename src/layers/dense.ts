@@ -1,5 +1,6 @@
 import { runtime } from '../backend/runtime.js';
 import { argError, assertPositiveInt } from '../errors.js';
+import { biasGrad } from '../ops/activations.js';
 import { gemm } from '../ops/matmul.js';
 import { activationBackward, activationForward, checkActivation, type ActivationName } from './activation-fns.js';
 import { checkInitializer, initializerJson, type InitializerName } from './initializers.js';
@@ -13,8 +14,6 @@ export interface DenseArgs extends BaseLayerArgs {
   biasInitializer?: InitializerName;
   inputDim?: number;
 }
-
-interface BiasGradKernel { biasGrad(m: number, n: number, dy: number, db: number, accumulate: number): void }
 
 /** y = f(x·W + b) over the last axis; W is [in, units] as in tfjs. */
 export class Dense extends Layer {
@@ -77,7 +76,7 @@ export class Dense extends Layer {
     const w = ctx.params + this.weights[0].offset * 4;
     gemm(k, this.units, m, x, true, dy, false, ctx.grads + this.weights[0].offset * 4);
     if (this.useBias) {
-      (runtime().kernels as unknown as BiasGradKernel).biasGrad(m, this.units, dy, ctx.grads + this.weights[1].offset * 4, 0);
+      biasGrad(m, this.units, dy, ctx.grads + this.weights[1].offset * 4);
     }
     if (buf.dx) gemm(m, k, this.units, dy, false, w, true, buf.dx);
   }

@@ -10,9 +10,11 @@ import { Tensor } from '../tensor.js';
 export class Uint8Images {
   readonly count: number;
   constructor(readonly data: Uint8Array, readonly sampleShape: number[], readonly scale = 1 / 255) {
-    const per = sampleShape.reduce((a, b) => a * b, 1);
     if (!(data instanceof Uint8Array)) throw argError('uint8Images', 'data', data, 'a Uint8Array');
-    if (!sampleShape.every((d) => Number.isInteger(d) && d > 0)) throw argError('uint8Images', 'sampleShape', sampleShape, 'positive integers');
+    if (!Array.isArray(sampleShape) || !sampleShape.every((d) => Number.isInteger(d) && d > 0)) {
+      throw argError('uint8Images', 'sampleShape', sampleShape, 'an array of positive integers, e.g. [28, 28, 1]');
+    }
+    const per = sampleShape.reduce((a, b) => a * b, 1);
     if (data.length % per !== 0) throw argError('uint8Images', 'data', `${data.length} bytes`, `a multiple of ${per} (one [${sampleShape}] image)`);
     this.count = data.length / per;
   }
@@ -119,6 +121,17 @@ export function toLabels(op: string, y: unknown): Labels {
     y.check(op);
     const width = y.rank <= 1 ? 1 : y.shape.slice(1).reduce((a, b) => a * b, 1);
     return labelsFrom(y.dataSync(), width);
+  }
+  if (Array.isArray(y) && y.length > 0 && y[0] !== null && typeof y[0] === 'object') {
+    // Rows as nested arrays (one-hot or probabilities, [[0, 1, 0], …]), as tf.tensor2d would take them.
+    const width = (y[0] as ArrayLike<number>).length;
+    const bad = y.findIndex((r) => !r || typeof r !== 'object' || (r as ArrayLike<number>).length !== width);
+    if (width < 1 || bad >= 0) {
+      throw argError(op, 'y', `row ${Math.max(bad, 0)} of length ${(y[Math.max(bad, 0)] as ArrayLike<number> | null)?.length}`, `rows of one length ≥ 1 (row 0 has ${width})`);
+    }
+    const values = new Float32Array(y.length * width);
+    y.forEach((r, i) => values.set(r as ArrayLike<number>, i * width));
+    return labelsFrom(values, width);
   }
   if (y && typeof y === 'object' && typeof (y as ArrayLike<number>).length === 'number') {
     return labelsFrom(Float32Array.from(y as ArrayLike<number>), 1);

@@ -4,6 +4,7 @@
 
 import { runtime } from '../backend/runtime.js';
 import { argError } from '../errors.js';
+import { softmaxCrossEntropyLoss, softmaxCrossEntropyStep, type XentResult } from '../ops/loss.js';
 
 export type LossName = 'sparseCategoricalCrossentropy' | 'categoricalCrossentropy' | 'meanSquaredError';
 const ALIASES: Record<string, LossName> = {
@@ -15,11 +16,6 @@ const ALIASES: Record<string, LossName> = {
 export function resolveLoss(v: unknown): LossName {
   if (typeof v === 'string' && ALIASES[v]) return ALIASES[v];
   throw argError('compile', 'loss', v, "'sparseCategoricalCrossentropy', 'categoricalCrossentropy' or 'meanSquaredError'");
-}
-
-interface LossKernels {
-  softmaxCrossEntropy(rows: number, classes: number, logits: number, labels: number, sparse: number,
-    probs: number, dlogits: number, scale: number, out: number): void;
 }
 
 export interface BatchLoss {
@@ -38,20 +34,18 @@ function argmaxRow(f: Float32Array, o: number, n: number): number {
 /**
  * Loss of a batch. out: the model output (logits when `fused`), labels: sparse class ids (1 float per
  * row) or rows of `classes` floats; grad: receives dL/d(out) averaged over the batch, or 0 for none.
- * stats: a 64-byte scratch the fused kernel reports into.
+ * stats: unused (the fused kernel reports into src/ops/loss.ts' own block); kept for callers.
  */
 export function batchLoss(loss: LossName, fused: boolean, rows: number, classes: number, out: number, labels: number,
-  grad: number, stats: number): BatchLoss {
+  grad: number, _stats: number): BatchLoss {
   const rt = runtime();
   const sparse = loss === 'sparseCategoricalCrossentropy';
   if (fused) {
-    (rt.kernels as unknown as LossKernels).softmaxCrossEntropy(rows, classes, out, labels, sparse ? 1 : 0, 0, grad, 1 / rows, stats);
-    const s = new Float64Array(rt.heap.memory.buffer, stats, 3);
-    if (s[2] >= 0) {
-      const label = rt.heap.f32[(labels >>> 2) + s[2]];
-      throw new Error(`${loss}: label ${label} in row ${s[2]} of the batch is not a class index in [0, ${classes})`);
-    }
-    return { lossSum: s[0], correct: s[1] };
+    const r: XentResult = { lossSum: 0, correct: 0 };
+    const kind = sparse ? 'sparse' : 'dense';
+    if (grad) softmaxCrossEntropyStep(loss, rows, classes, out, labels, kind, grad, 1 / rows, 0, r);
+    else softmaxCrossEntropyLoss(loss, rows, classes, out, labels, kind, r);
+    return r;
   }
   // Unfused paths run on batch × classes floats: plain TypeScript is fast enough here.
   const f = rt.heap.f32;

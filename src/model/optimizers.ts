@@ -2,19 +2,12 @@
 // buffer: one kernel call per step updates every weight. State (velocity, moments) is allocated
 // on the first step and freed by dispose().
 
-import { runtime } from '../backend/runtime.js';
 import { argError } from '../errors.js';
+import { adamStep, allocSlot, freeSlot, momentumStep, sgdStep } from '../ops/optim.js';
 
-interface OptimKernels {
-  sgdStep(n: number, w: number, g: number, lr: number): void;
-  momentumStep(n: number, w: number, g: number, v: number, lr: number, momentum: number, nesterov: number): void;
-  adamStep(n: number, w: number, g: number, m: number, v: number, lrT: number, beta1: number, beta2: number, epsilon: number): void;
-}
-const k = () => runtime().kernels as unknown as OptimKernels;
-
-function checkRate(op: string, arg: string, v: unknown, max = Infinity): number {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > max) {
-    throw argError(op, arg, v, max === Infinity ? 'a finite number ≥ 0' : `a number in [0, ${max}]`);
+function checkRate(op: string, arg: string, v: unknown, max = Infinity, maxExcluded = false): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > max || (maxExcluded && v === max)) {
+    throw argError(op, arg, v, max === Infinity ? 'a finite number ≥ 0' : `a number in [0, ${max}${maxExcluded ? ')' : ']'}`);
   }
   return v;
 }
@@ -28,18 +21,11 @@ export abstract class Optimizer {
   iterations = 0;
   protected state: number[] = [];
   protected stateFor(n: number, slots: number): number[] {
-    if (this.state.length === 0) {
-      const heap = runtime().heap;
-      for (let i = 0; i < slots; i++) {
-        const p = heap.alloc(n * 4);
-        heap.f32.fill(0, p >>> 2, (p >>> 2) + n);
-        this.state.push(p);
-      }
-    }
+    if (this.state.length === 0) for (let i = 0; i < slots; i++) this.state.push(allocSlot(n));
     return this.state;
   }
   dispose(): void {
-    for (const p of this.state) runtime().heap.free(p);
+    for (const p of this.state) freeSlot(p);
     this.state = [];
   }
 }
@@ -51,7 +37,7 @@ export class SGDOptimizer extends Optimizer {
     checkRate('train.sgd', 'learningRate', learningRate);
   }
   applyGradients(n: number, w: number, g: number): void {
-    k().sgdStep(n, w, g, this.learningRate);
+    sgdStep(n, w, g, this.learningRate);
     this.iterations++;
   }
   getConfig() {
@@ -68,7 +54,7 @@ export class MomentumOptimizer extends Optimizer {
   }
   applyGradients(n: number, w: number, g: number): void {
     const [v] = this.stateFor(n, 1);
-    k().momentumStep(n, w, g, v, this.learningRate, this.momentum, this.useNesterov ? 1 : 0);
+    momentumStep(n, w, g, v, this.learningRate, this.momentum, this.useNesterov);
     this.iterations++;
   }
   getConfig() {
@@ -81,16 +67,15 @@ export class AdamOptimizer extends Optimizer {
   constructor(readonly learningRate = 0.001, readonly beta1 = 0.9, readonly beta2 = 0.999, readonly epsilon = 1e-7) {
     super();
     checkRate('train.adam', 'learningRate', learningRate);
-    checkRate('train.adam', 'beta1', beta1, 1);
-    checkRate('train.adam', 'beta2', beta2, 1);
+    // β = 1 would divide the bias correction by zero (β1) or freeze every step at zero (β2).
+    checkRate('train.adam', 'beta1', beta1, 1, true);
+    checkRate('train.adam', 'beta2', beta2, 1, true);
     checkRate('train.adam', 'epsilon', epsilon);
   }
   applyGradients(n: number, w: number, g: number): void {
     const [m, v] = this.stateFor(n, 2);
-    const t = ++this.iterations;
     // TensorFlow's ApplyAdam: the bias correction folds into the step size, epsilon outside the sqrt.
-    const lrT = (this.learningRate * Math.sqrt(1 - this.beta2 ** t)) / (1 - this.beta1 ** t);
-    k().adamStep(n, w, g, m, v, lrT, this.beta1, this.beta2, this.epsilon);
+    adamStep(n, w, g, m, v, ++this.iterations, this.learningRate, this.beta1, this.beta2, this.epsilon);
   }
   getConfig() {
     return { learningRate: this.learningRate, beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon };

@@ -13,6 +13,7 @@ import { allocTensor, scalar, Tensor } from '../tensor.js';
 import { toExamples, toLabels, type Examples, type Labels, type XInput, type YInput } from './examples.js';
 import { History, type Callbacks, type Logs } from './history.js';
 import { batchLoss, resolveLoss, type LossName } from './losses.js';
+import { firstNonFinite } from '../ops/loss.js';
 import { Optimizer, resolveOptimizer } from './optimizers.js';
 import { summaryLines } from './summary.js';
 import { globalSeed } from './seed.js';
@@ -222,8 +223,22 @@ export class Sequential {
   /** One optimizer step on examples idx[start..start+n). Returns the batch's summed loss and correct count. */
   private trainStep(x: Examples, y: Labels, idx: Int32Array, start: number, n: number) {
     const r = this.gradientStep(x, y, idx, start, n);
+    // Layers with trainable: false stay as they are (Keras): zero gradients keep them out of the
+    // optimizer's state, and restoring their weights undoes momentum gathered before the freeze.
+    const frozen = this.layers.some((l) => !l.trainable) ? this.frozenWeights() : undefined;
     this.optimizer!.applyGradients(this.paramCount, this.params, this.grads);
+    if (frozen) for (const { at, values } of frozen) runtime().heap.f32.set(values, at);
     return r;
+  }
+
+  /** Zeroes the frozen layers' gradients and returns copies of their weights (float index, values). */
+  private frozenWeights(): { at: number; values: Float32Array }[] {
+    const heap = runtime().heap;
+    return this.layers.filter((l) => !l.trainable).flatMap((l) => l.weights).map((w) => {
+      const n = sizeOfShape(w.shape), g = (this.grads >>> 2) + w.offset;
+      heap.f32.fill(0, g, g + n);
+      return { at: (this.params >>> 2) + w.offset, values: heap.readF32(this.params + w.offset * 4, n) };
+    });
   }
 
   /** Forward, loss and backward on examples idx[start..start+n), leaving dL/dparams in the gradient buffer. */
@@ -543,8 +558,7 @@ export class Sequential {
 /** NaN/Inf anywhere in a float input is an Error before any training happens. */
 function assertFinite(op: string, arg: string, x: XInput): void {
   if (!(x instanceof Tensor)) return;
-  const k = runtime().kernels as unknown as { hasNonFinite(n: number, p: number): number };
-  const bad = k.hasNonFinite(x.size, x.ptr);
+  const bad = firstNonFinite(x.size, x.ptr);
   if (bad >= 0) {
     const v = runtime().heap.f32[(x.ptr >>> 2) + bad];
     throw new Error(`${op}: ${arg} contains ${v} at flat index ${bad} (of shape [${x.shape}]); inputs must be finite numbers`);
