@@ -167,6 +167,19 @@ describe('model errors', () => {
     m.dispose();
   });
 
+  it('an optimizer with state shared by two models of different sizes is an error, not a heap overrun', async () => {
+    for (const opt of [train.adam(0.01), train.momentum(0.1, 0.9)]) {
+      const a = sequential({ seed: 1, layers: [layers.dense({ units: 2, inputShape: [3] })] });
+      const b = sequential({ seed: 1, layers: [layers.dense({ units: 20, inputShape: [30] })] });
+      a.compile({ optimizer: opt, loss: 'mse' });
+      b.compile({ optimizer: opt, loss: 'mse' });
+      await a.fit(tensor(new Float32Array(6), [2, 3]), tensor(new Float32Array(4), [2, 2]));
+      const e = await thrown(() => b.fit(tensor(new Float32Array(60), [2, 30]), tensor(new Float32Array(40), [2, 20])));
+      expect(e.message).toMatch(new RegExp(`^${opt.className} optimizer: it holds state for 32 weights but was asked to update 640: one optimizer instance serves one model`));
+      a.dispose(); b.dispose();
+    }
+  });
+
   it('MSE on a diverging linear model also stops with the epoch and batch', async () => {
     const m = sequential({ seed: 2, layers: [layers.dense({ units: 2, inputShape: [3] })] });
     m.compile({ optimizer: train.sgd(1e30), loss: 'meanSquaredError' });

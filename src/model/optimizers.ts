@@ -20,8 +20,15 @@ export abstract class Optimizer {
   /** Steps taken so far. */
   iterations = 0;
   protected state: number[] = [];
+  private stateSize = 0;
   protected stateFor(n: number, slots: number): number[] {
-    if (this.state.length === 0) for (let i = 0; i < slots; i++) this.state.push(allocSlot(n));
+    if (this.state.length === 0) {
+      for (let i = 0; i < slots; i++) this.state.push(allocSlot(n));
+      this.stateSize = n;
+    } else if (n !== this.stateSize) {
+      // A second model's step over slots sized for the first would write past them into the heap.
+      throw new Error(`${this.className} optimizer: it holds state for ${this.stateSize} weights but was asked to update ${n}: one optimizer instance serves one model (give each model its own, e.g. train.adam())`);
+    }
     return this.state;
   }
   dispose(): void {
