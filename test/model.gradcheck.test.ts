@@ -6,7 +6,7 @@
 // The reference forward is also compared with predict(), so a forward bug mirrored in its own
 // backward cannot hide either.
 import { describe, expect, it } from 'vitest';
-import { layers, sequential, tensor, type Layer, type Sequential, type Tensor } from '../src/index.js';
+import { layers, sequential, tensor, train, type Layer, type Sequential, type Tensor } from '../src/index.js';
 import { Activation, AveragePooling2D, Conv2D, Dense, Dropout, Flatten, MaxPooling2D } from '../src/layers/index.js';
 import { conv2dGeometry } from '../src/ops/conv.js';
 import { poolGeometry } from '../src/ops/pool.js';
@@ -95,6 +95,8 @@ interface Case {
   layers: () => Layer[];
   loss: LossName;
   batch?: number;
+  /** Label rows of random values in [0, 1) instead of one-hot (label smoothing; rows not summing to 1). */
+  soft?: boolean;
 }
 
 // The brief's stack: conv(same, relu) → max pool → conv(valid, stride 2, tanh) → avg pool → flatten →
@@ -113,6 +115,7 @@ const base = (head: () => Layer[] = () => [layers.dense({ units: 3, activation: 
 const cases: Case[] = [
   { name: 'reference stack, sparse CE (fused dense softmax)', inputShape: [12, 12, 2], loss: 'sparseCategoricalCrossentropy', layers: base() },
   { name: 'reference stack, categorical CE with one-hot labels', inputShape: [12, 12, 2], loss: 'categoricalCrossentropy', layers: base() },
+  { name: 'reference stack, categorical CE with soft labels (rows not summing to 1)', inputShape: [12, 12, 2], loss: 'categoricalCrossentropy', soft: true, layers: base() },
   { name: 'reference stack, MSE with a linear output', inputShape: [12, 12, 2], loss: 'meanSquaredError', layers: base(() => [layers.dense({ units: 3 })]) },
   { name: 'Activation(softmax) layer as the output, sparse CE', inputShape: [12, 12, 2], loss: 'sparseCategoricalCrossentropy', layers: base(() => [layers.dense({ units: 3 }), layers.activation({ activation: 'softmax' })]) },
   { name: 'dropout rate 0 inside the stack', inputShape: [12, 12, 2], loss: 'sparseCategoricalCrossentropy', layers: base(() => [layers.dropout({ rate: 0 }), layers.dense({ units: 3, activation: 'softmax' })], () => [layers.dropout({ rate: 0 })]) },
@@ -148,12 +151,12 @@ function flatParams(model: Sequential, n: number): Float64Array {
   return p;
 }
 
-function labels(loss: LossName, batch: number, classes: number, seed: number): { t: Tensor; values: Float64Array } {
+function labels(loss: LossName, batch: number, classes: number, seed: number, soft = false): { t: Tensor; values: Float64Array } {
   const r = rng(seed);
   const ids = Array.from({ length: batch }, () => Math.floor(r() * classes));
   if (loss === 'sparseCategoricalCrossentropy') return { t: tensor(ids, [batch]), values: Float64Array.from(ids) };
   const values = new Float64Array(batch * classes);
-  if (loss === 'categoricalCrossentropy') ids.forEach((c, i) => { values[i * classes + c] = 1; });
+  if (loss === 'categoricalCrossentropy' && !soft) ids.forEach((c, i) => { values[i * classes + c] = 1; });
   else for (let i = 0; i < values.length; i++) values[i] = r();
   return { t: tensor(Float32Array.from(values), [batch, classes]), values };
 }
@@ -171,7 +174,7 @@ function build(c: Case, seed: number) {
   const batch = c.batch ?? 5;
   const x32 = randn(batch * size(c.inputShape), seed + 7);
   const classes = model.outputShape[model.outputShape.length - 1];
-  return { model, batch, x32, x: tensor(x32, [batch, ...c.inputShape]), y: labels(c.loss, batch, classes, seed + 3) };
+  return { model, batch, x32, x: tensor(x32, [batch, ...c.inputShape]), y: labels(c.loss, batch, classes, seed + 3, c.soft) };
 }
 
 /**
@@ -247,4 +250,26 @@ describe('the check has teeth', () => {
       expect(r.worst.ratio).toBeGreaterThan(1);
     });
   }
+});
+
+describe('fit applies exactly these gradients', () => {
+  it('one SGD step of fit (one batch, no shuffle) moves every weight by −lr·gradient', async () => {
+    const c = cases[0];
+    const { model, x, y } = build(c, 5);
+    const { grads } = model.lossAndGradients(x, y.t);
+    const w0 = flatParams(model, grads.length);
+    const lr = 0.05;
+    model.compile({ optimizer: train.sgd(lr), loss: c.loss });
+    await model.fit(x, y.t, { epochs: 1, batchSize: 1000, shuffle: false });
+    const w1 = flatParams(model, grads.length);
+    let worst = 0;
+    for (const { spec } of model.weightList()) {
+      for (let i = 0; i < size(spec.shape); i++) {
+        const j = spec.offset + i;
+        worst = Math.max(worst, Math.abs(w1[j] - (w0[j] - lr * grads[j])) / (1e-3 + Math.abs(w0[j])));
+      }
+    }
+    expect(worst).toBeLessThan(1e-6);
+    release({ model, x, y });
+  });
 });
