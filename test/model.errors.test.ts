@@ -180,6 +180,16 @@ describe('model errors', () => {
     }
   });
 
+  it('cross-entropy on outputs that are not probabilities names the row and asks for a softmax', async () => {
+    const m = sequential({ seed: 3, layers: [layers.dense({ units: 4, inputShape: [5], name: 'lin' })] });
+    m.compile({ optimizer: 'sgd', loss: 'categoricalCrossentropy' });
+    const x = tensor(randn(40, 8, 3), [8, 5]), y = tensor(Array.from({ length: 32 }, (_, i) => (i % 4 === 0 ? 1 : 0)), [8, 4]);
+    const re = /^categoricalCrossentropy: output row \d+ of the batch must be probabilities \(non-negative, not all zero\): cross-entropy needs an output layer with activation 'softmax', got \[-?[\d.e-]+, /;
+    expect((await thrown(() => m.fit(x, y))).message).toMatch(re);
+    expect((await thrown(() => m.evaluate(x, y))).message).toMatch(re);
+    x.dispose(); y.dispose(); m.dispose();
+  });
+
   it('MSE on a diverging linear model also stops with the epoch and batch', async () => {
     const m = sequential({ seed: 2, layers: [layers.dense({ units: 2, inputShape: [3] })] });
     m.compile({ optimizer: train.sgd(1e30), loss: 'meanSquaredError' });

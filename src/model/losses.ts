@@ -74,8 +74,14 @@ export function batchLoss(loss: LossName, fused: boolean, rows: number, classes:
       lossSum += s / classes;
     } else {
       // tfjs' categorical cross-entropy on probabilities: normalise the row, clip, −Σ y log p.
-      let sum = 0, ySum = 0;
-      for (let j = 0; j < classes; j++) { sum += f[ro + j]; ySum += target(j); }
+      let sum = 0, ySum = 0, min = Infinity;
+      for (let j = 0; j < classes; j++) { sum += f[ro + j]; ySum += target(j); min = Math.min(min, f[ro + j]); }
+      // Linear/tanh outputs (or all-zero ReLU rows) would make the normalisation meaningless (NaN at a
+      // zero sum): say so instead of letting fit report a divergence. NaN/Inf fall through to that check.
+      if (min < 0 || sum === 0) {
+        throw argError(loss, `output row ${r} of the batch`, Array.from(f.subarray(ro, ro + classes), (v) => +v.toPrecision(4)),
+          "probabilities (non-negative, not all zero): cross-entropy needs an output layer with activation 'softmax'");
+      }
       let s = 0;
       for (let j = 0; j < classes; j++) {
         const q = Math.min(1 - EPS, Math.max(EPS, f[ro + j] / sum));
