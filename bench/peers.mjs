@@ -165,17 +165,17 @@ for (const b of [32, 128]) {
   const s1 = ips(`simdcnn1/${b}`), sN = ips(`simdcnnN/${b}`);
   const w = ips(`tfjsWasm/${b}`), c = ips(`tfjsCpu/${b}`);
   rows.push({ task: `training, batch ${b}`, unit: 'img/s', peer: tv("'wasm' as shipped"), peerValue: null, note: `fails: ${shippedError ?? 'trains?'}`, simdcnn1: s1, simdcnnN: sN, ratio1: null, ratioN: null });
-  rows.push({ task: `training, batch ${b}`, unit: 'img/s', peer: tv("'wasm' + bench's Conv2DBackpropFilter"), peerValue: w, simdcnn1: s1, simdcnnN: sN, ratio1: s1 / w, ratioN: sN / w });
-  rows.push({ task: `training, batch ${b}`, unit: 'img/s', peer: tv("'cpu'"), peerValue: c, note: `${train[`tfjsCpu/${b}`].samples.length} batch${train[`tfjsCpu/${b}`].samples.length > 1 ? 'es' : ''} of ${b} timed`, simdcnn1: s1, simdcnnN: sN, ratio1: s1 / c, ratioN: sN / c });
+  rows.push({ task: `training, batch ${b}`, unit: 'img/s', peer: tv("'wasm' + bench's Conv2DBackpropFilter"), short: `train b${b} vs tfjs-wasm + supplied grad`, peerValue: w, simdcnn1: s1, simdcnnN: sN, ratio1: s1 / w, ratioN: sN / w });
+  rows.push({ task: `training, batch ${b}`, unit: 'img/s', peer: tv("'cpu'"), short: `train b${b} vs tfjs-cpu`, peerValue: c, note: `${train[`tfjsCpu/${b}`].samples.length} batch${train[`tfjsCpu/${b}`].samples.length > 1 ? 'es' : ''} of ${b} timed`, simdcnn1: s1, simdcnnN: sN, ratio1: s1 / c, ratioN: sN / c });
 }
 rows.push({ task: 'training', unit: 'img/s', peer: 'tfjs-node', peerValue: null, note: 'not measured: cannot be installed here (its install script downloads the native libtensorflow; no network)', simdcnn1: null, simdcnnN: null, ratio1: null, ratioN: null });
 const ov = `onnxruntime-web ${info.ort1.version}`;
-const inferPeers = [['tfjsWasm', tv("'wasm' (SIMD)")], ['ort1', `${ov} (numThreads 1 = its default here)`], ['ortN', `${ov} (numThreads ${ALL})`]];
-for (const [k, name] of inferPeers) {
-  rows.push({ task: 'inference, batch 1 latency', unit: 'ms', peer: name, peerValue: lat(k), simdcnn1: lat('simdcnn1'), simdcnnN: lat('simdcnnN'), ratio1: lat(k) / lat('simdcnn1'), ratioN: lat(k) / lat('simdcnnN') });
+const inferPeers = [['tfjsWasm', tv("'wasm' (SIMD)"), 'tfjs-wasm'], ['ort1', `${ov} (numThreads 1 = its default here)`, 'ORT 1 thread'], ['ortN', `${ov} (numThreads ${ALL})`, `ORT ${ALL} threads`]];
+for (const [k, name, short] of inferPeers) {
+  rows.push({ task: 'inference, batch 1 latency', unit: 'ms', peer: name, short: `latency b1 vs ${short}`, peerValue: lat(k), simdcnn1: lat('simdcnn1'), simdcnnN: lat('simdcnnN'), ratio1: lat(k) / lat('simdcnn1'), ratioN: lat(k) / lat('simdcnnN') });
 }
-for (const [k, name] of inferPeers) {
-  rows.push({ task: 'inference, batch 256', unit: 'img/s', peer: name, peerValue: thr(k), simdcnn1: thr('simdcnn1'), simdcnnN: thr('simdcnnN'), ratio1: thr('simdcnn1') / thr(k), ratioN: thr('simdcnnN') / thr(k) });
+for (const [k, name, short] of inferPeers) {
+  rows.push({ task: 'inference, batch 256', unit: 'img/s', peer: name, short: `infer b256 vs ${short}`, peerValue: thr(k), simdcnn1: thr('simdcnn1'), simdcnnN: thr('simdcnnN'), ratio1: thr('simdcnn1') / thr(k), ratioN: thr('simdcnnN') / thr(k) });
 }
 
 const best1 = Math.min(lat('simdcnn1'), lat('simdcnnN'));

@@ -1,7 +1,7 @@
 // The peers comparison as a markdown table and an SVG bar chart of the ratios. Every ratio is
 // "how many times better simdcnn is": throughput simdcnn/peer, latency/time/bytes peer/simdcnn.
 
-const fmt = (v, d = 0) => (v >= 100 || d === 0 ? Math.round(v).toLocaleString('en-US') : v.toFixed(d));
+const fmt = (v, d = 0) => (v < 10 ? v.toFixed(2) : v >= 100 || d === 0 ? Math.round(v).toLocaleString('en-US') : v.toFixed(d));
 const ratio = (r) => (r == null ? '—' : r >= 10 ? `**${r.toFixed(0)}×**` : `**${r.toFixed(2)}×**`);
 const kb = (b) => `${(b / 1024).toFixed(0)} KB`;
 
@@ -10,7 +10,7 @@ export function markdown(res) {
   const L = [];
   L.push(`### simdcnn vs TensorFlow.js and ONNX Runtime Web — reference CNN (Conv32-3×3, MaxPool, Conv64-3×3, MaxPool, Dense64, Dense10)`);
   L.push('');
-  L.push(`${m.cpu}, ${m.cores} cores, Node ${m.node}, ${m.platform}; ${m.date.slice(0, 10)}. simdcnn ${v.simdcnn} (wasm ${res.simdcnnWasm}), @tensorflow/tfjs ${v.tfjs}, @tensorflow/tfjs-backend-wasm ${v.tfjsWasm}, onnxruntime-web ${v.ort}.`);
+  L.push(`${m.cpu}, ${m.cores} cores, Node ${m.node}, ${m.platform}; ${m.date.slice(0, 10)}. simdcnn ${v.simdcnn} (${res.simdcnnWasm}), @tensorflow/tfjs ${v.tfjs}, @tensorflow/tfjs-backend-wasm ${v.tfjsWasm}, onnxruntime-web ${v.ort}.`);
   const load = m.loadAverage1m;
   if (load) {
     const busy = Math.max(load.start, load.end) > 0.75 * m.cores;
@@ -48,14 +48,14 @@ export function markdown(res) {
 export function svg(res) {
   const bars = [];
   for (const r of res.rows) {
-    if (r.ratioN != null) bars.push({ label: `${r.task} — vs ${r.peer} (simdcnn ${res.allThreads} threads)`, v: r.ratioN });
-    if (r.ratio1 != null) bars.push({ label: `${r.task} — vs ${r.peer} (simdcnn 1 thread)`, v: r.ratio1 });
+    if (r.ratioN != null) bars.push({ label: `${r.short} (simdcnn ${res.allThreads} threads)`, v: r.ratioN });
+    if (r.ratio1 != null) bars.push({ label: `${r.short} (simdcnn 1 thread)`, v: r.ratio1 });
   }
   for (const c of res.cold) {
-    if (c.timeRatio != null) bars.push({ label: `cold start time — vs ${c.label}`, v: c.timeRatio });
-    if (c.bytesRatio != null) bars.push({ label: `bytes shipped — vs ${c.label}`, v: c.bytesRatio });
+    if (c.timeRatio != null) bars.push({ label: `cold start time vs ${c.lib}`, v: c.timeRatio });
+    if (c.bytesRatio != null) bars.push({ label: `bytes shipped (gzip) vs ${c.lib}`, v: c.bytesRatio });
   }
-  const W = 980, labelW = 560, rowH = 20, top = 40, barW = W - labelW - 70;
+  const W = 900, labelW = 400, rowH = 20, top = 40, barW = W - labelW - 70;
   const H = top + bars.length * rowH + 30;
   const maxV = Math.max(10, ...bars.map((b) => b.v));
   const lo = Math.min(0.5, ...bars.map((b) => b.v));
