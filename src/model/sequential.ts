@@ -18,6 +18,8 @@ import { Optimizer, resolveOptimizer } from './optimizers.js';
 import { summaryLines } from './summary.js';
 import { globalSeed } from './seed.js';
 import { saveModel, type IOHandler, type SaveResult } from './save-load.js';
+import { activeGpu, backendReady } from '../backend/backend.js';
+import { disposeRunner, runnerFor, type ModelView } from '../webgpu/model-runner.js';
 import { exportOnnx, type OnnxExportOptions } from '../export/onnx.js';
 
 interface Plan {
@@ -331,6 +333,11 @@ export class Sequential {
     const yieldEvery = args.yieldEvery ?? 50;
     let lastYield = Date.now();
     this.stopTraining = false;
+    // WebGPU: the same loop with each step and the validation on the GPU (src/webgpu/model-runner.ts).
+    await backendReady();
+    const gpuCtx = activeGpu();
+    const gpu = gpuCtx ? runnerFor(this, gpuCtx, this.gpuView()) : undefined;
+    gpu?.uploadTraining('fit');
     await cb.onTrainBegin?.();
     for (let epoch = initialEpoch; epoch < epochs && !this.stopTraining; epoch++) {
       await cb.onEpochBegin?.(epoch);
@@ -340,7 +347,7 @@ export class Sequential {
       for (let step = 0; step < steps && !this.stopTraining; step++) {
         const start = step * batchSize, n = Math.min(batchSize, xs.count - start);
         await cb.onBatchBegin?.(step, { batch: step, size: n });
-        const r = this.trainStep(xs, ys, order, start, n);
+        const r = gpu ? await gpu.trainStep(xs, ys, order, start, n) : this.trainStep(xs, ys, order, start, n);
         if (!Number.isFinite(r.lossSum)) {
           throw new Error(`fit: the loss became ${r.lossSum} at epoch ${epoch + 1}, batch ${step + 1} of ${steps}; training stopped. The weights diverged: lower the learning rate or check the inputs' scale`);
         }
@@ -357,10 +364,12 @@ export class Sequential {
           lastYield = Date.now();
         }
       }
+      // Weights and optimizer state back to the heap: callbacks, validation and save see this epoch's.
+      if (gpu) await gpu.downloadTraining('fit');
       const logs: Logs = { loss: lossSum / seen };
       if (this.metrics.length) logs.acc = correct / seen;
       if (val) {
-        const v = this.evaluateExamples(val[0], val[1], Math.max(batchSize, 256));
+        const v = gpu ? await gpu.evaluate('fit', val[0], val[1], Math.max(batchSize, 256)) : this.evaluateExamples(val[0], val[1], Math.max(batchSize, 256));
         logs.val_loss = v.loss;
         if (this.metrics.length) logs.val_acc = v.acc;
       }
@@ -399,7 +408,10 @@ export class Sequential {
     const xs = toExamples('evaluate', 'x', x), ys = toLabels('evaluate', y);
     this.checkData('evaluate', xs, ys);
     assertFinite('evaluate', 'x', x);
-    const r = this.evaluateExamples(xs, ys, assertPositiveInt('evaluate', 'batchSize', args.batchSize ?? 256));
+    const evalBatch = assertPositiveInt('evaluate', 'batchSize', args.batchSize ?? 256);
+    const gpuCtx = activeGpu();
+    if (gpuCtx) return runnerFor(this, gpuCtx, this.gpuView()).evaluateTensors(xs, ys, evalBatch);
+    const r = this.evaluateExamples(xs, ys, evalBatch);
     return this.metrics.length ? [scalar(r.loss), scalar(r.acc)] : scalar(r.loss);
   }
 
@@ -411,6 +423,8 @@ export class Sequential {
     this.checkData('predict', xs, undefined);
     assertFinite('predict', 'x', x);
     const batchSize = assertPositiveInt('predict', 'batchSize', args.batchSize ?? 32);
+    const gpuCtx = activeGpu();
+    if (gpuCtx) return runnerFor(this, gpuCtx, this.gpuView()).predict(xs, batchSize);
     const outPer = sizeOfShape(this.outputShape);
     const result = allocTensor([xs.count, ...this.outputShape]);
     const idx = range(xs.count);
@@ -440,6 +454,15 @@ export class Sequential {
       f.copyWithin(t.ptr >>> 2, p.acts[i + 1] >>> 2, (p.acts[i + 1] >>> 2) + t.size);
       return t;
     });
+  }
+
+  /** @internal what the WebGPU runner reads (src/webgpu/model-runner.ts). */
+  gpuView(): ModelView {
+    this.build();
+    return {
+      name: this.name, layers: this.layers, params: this.params, paramCount: this.paramCount, optimizer: this.optimizer,
+      lossName: this.lossName, fused: this.fused, metrics: this.metrics.length > 0, inputShape: this.inputShape, outputShape: this.outputShape,
+    };
   }
 
   countParams(): number {
@@ -545,6 +568,7 @@ export class Sequential {
     if (this.disposed) return { refCountAfterDispose: 0, numDisposedVariables: 0 };
     const n = this.weightList().length;
     this.freePlans();
+    disposeRunner(this);
     this.optimizer?.dispose();
     const heap = runtime().heap;
     if (this.params) heap.free(this.params);

@@ -107,7 +107,8 @@ export class GpuContext {
   }
 
   private async compileAll(op: string): Promise<void> {
-    await Promise.all(Object.entries(KERNELS).map(async ([name, def]) => {
+    // One at a time: concurrent createComputePipelineAsync calls destabilise Dawn on SwiftShader.
+    for (const [name, def] of Object.entries(KERNELS)) {
       const module = this.device.createShaderModule({ code: wgsl(def), label: name });
       try {
         this.pipelines.set(name as KernelName, await this.device.createComputePipelineAsync({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: name }));
@@ -116,7 +117,7 @@ export class GpuContext {
         const msgs = info?.messages.map((m) => `${m.type} at ${m.lineNum}:${m.linePos}: ${m.message}`).join('; ');
         throw new Error(`${op}: the WGSL kernel '${name}' failed to compile on ${this.description}: ${msgs || (e as Error).message}`);
       }
-    }));
+    }
   }
 
   /** Throws if the device was lost or reported an uncaptured (validation) error. */
