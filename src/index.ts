@@ -23,3 +23,5 @@ export { createWorkerModel, WorkerModel, hostWorkerModel, type WorkerModelOption
 export { fromMemory } from './browser/from-memory.js';
 export { fetchMnist, parseImageSet, type ImageSet } from './data/mnist.js';
 export { datasets } from './data/datasets.js';
+export { setBackend, getBackend, backend, backendReady, type Backend, type BackendName, type BackendChoice, type WebGpuOptions } from './backend/backend.js';
+export { GpuTensor } from './webgpu/gpu-tensor.js';
