@@ -1,4 +1,4 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 // Kernel suites run once per wasm build (candle-style: same table, every backend): the relaxed-SIMD
 // (FMA) build the runtime picks by default, and the plain-SIMD fallback other runtimes get.
@@ -13,7 +13,8 @@ export default defineConfig({
     reporters: ['default', 'json'],
     outputFile: { json: 'test-results.json' },
     projects: [
-      { extends: true, test: { name: 'wasm', include: ['test/**/*.test.ts'] } },
+      // WebGPU suites need Dawn's SwiftShader environment (their own project, below).
+      { extends: true, test: { name: 'wasm', include: ['test/**/*.test.ts'], exclude: [...configDefaults.exclude, 'test/webgpu.*.test.ts'] } },
       { extends: true, test: { name: 'wasm-plain-simd', include: kernelSuites, env: { SIMDCNN_WASM: 'simd' } } },
     ],
   },
