@@ -61,13 +61,20 @@ export class GpuContext {
   readonly isFallbackAdapter: boolean;
   readonly source: string;
   private readonly pipelines = new Map<KernelName, GPUComputePipeline>();
+  /**
+   * The GPU object the device came from. dawn.node frees its native instance when this object is
+   * garbage-collected, even while devices made from it are alive, and the pending-event pump then
+   * runs on freed memory (random mutex/futex aborts, segfaults, hangs): so the context owns it.
+   */
+  private gpu?: GPU;
   /** Set when the device is lost / reports an error nobody captured. */
   lostReason?: string;
   private uncaptured?: string;
   /** A 16-byte buffer bound where a kernel's optional operand is absent. */
   readonly dummy: GPUBuffer;
 
-  private constructor(device: GPUDevice, info: GPUAdapterInfo, fallback: boolean, source: string) {
+  private constructor(gpu: GPU, device: GPUDevice, info: GPUAdapterInfo, fallback: boolean, source: string) {
+    this.gpu = gpu;
     this.device = device;
     this.isFallbackAdapter = fallback;
     this.source = source;
@@ -101,7 +108,7 @@ export class GpuContext {
         maxBufferSize: adapter.limits.maxBufferSize,
       },
     });
-    const ctx = new GpuContext(device, info, fallback, source);
+    const ctx = new GpuContext(gpu, device, info, fallback, source);
     await ctx.compileAll(op);
     return ctx;
   }
@@ -225,7 +232,9 @@ export class GpuContext {
     }
   }
 
+  /** Destroys the device, then lets go of the GPU object (a held one keeps Node from exiting). */
   destroy(): void {
     this.device.destroy();
+    this.gpu = undefined;
   }
 }
