@@ -2,6 +2,7 @@ import { runtime } from '../backend/runtime.js';
 import { argError, assertPositiveInt, pair } from '../errors.js';
 import { biasGrad } from '../ops/activations.js';
 import { conv2dBackpropFilter, conv2dBackpropInput, conv2dForward, conv2dGeometry, type Conv2DGeometry } from '../ops/conv.js';
+import { convBackwardFused, convForwardFused, planConvSlices, type ConvSlices } from '../ops/conv-fused.js';
 import { activationBackward, activationForward, checkActivation, type ActivationName } from './activation-fns.js';
 import { checkInitializer, initializerJson, type InitializerName } from './initializers.js';
 import { Layer, sizeOfShape, type BaseLayerArgs, type LayerBuffers, type StepContext } from './layer.js';
@@ -21,7 +22,9 @@ export interface Conv2DArgs extends BaseLayerArgs {
 
 interface ConvBuffers extends LayerBuffers {
   g: Conv2DGeometry;
-  /** im2col of the forward input, kept for the filter gradient; reused as dcol afterwards. */
+  /** Per-thread slices for the fused passes (im2col + GEMM chunk by chunk), when col ≠ x. */
+  slices?: ConvSlices;
+  /** 1×1-style convolutions (col = x itself) use the plain passes and need no scratch. */
   col: number;
 }
 
@@ -82,34 +85,42 @@ export class Conv2D extends Layer {
     return w;
   }
 
-  plan(batch: number, needDx: boolean): ConvBuffers {
+  plan(batch: number, needDx: boolean, training = true): ConvBuffers {
     const heap = runtime().heap;
     const g = this.geometry(batch, this.inShape);
     const y = heap.alloc(batch * sizeOfShape(this.outShape) * 4);
     const dx = needDx ? heap.alloc(batch * sizeOfShape(this.inShape) * 4) : 0;
-    const col = g.colFloats ? heap.alloc(g.colFloats * 4) : 0;
-    return { y, dx, g, col, free: () => { for (const p of [y, dx, col]) if (p) heap.free(p); } };
+    const slices = g.colIsInput ? undefined : planConvSlices(g, training);
+    return { y, dx, g, slices, col: 0, free: () => { for (const p of [y, dx]) if (p) heap.free(p); slices?.free(); } };
   }
 
   forward(ctx: StepContext, buf: LayerBuffers, x: number): void {
-    const { g, col } = buf as ConvBuffers;
+    const { g, slices } = buf as ConvBuffers;
     const w = ctx.params + this.weights[0].offset * 4;
     const bias = this.useBias ? ctx.params + this.weights[1].offset * 4 : 0;
-    conv2dForward(g, x, w, bias, buf.y, col, this.activation === 'relu');
+    const relu = this.activation === 'relu';
+    if (slices) convForwardFused(g, slices, x, w, bias, buf.y, relu);
+    else conv2dForward(g, x, w, bias, buf.y, 0, relu);
     if (this.activation !== 'relu' && this.activation !== 'linear') {
       activationForward(this.activation, g.M, this.filters, buf.y, buf.y);
     }
   }
 
   backward(ctx: StepContext, buf: LayerBuffers, x: number, dy: number): void {
-    const { g, col } = buf as ConvBuffers;
-    activationBackward(this.activation, g.M, this.filters, buf.y, dy, dy);
-    // The forward left im2col(x) in col: the filter gradient reuses it, then col becomes dcol.
-    conv2dBackpropFilter(g, x, dy, ctx.grads + this.weights[0].offset * 4, col, false, true);
-    if (this.useBias) {
-      biasGrad(g.M, this.filters, dy, ctx.grads + this.weights[1].offset * 4);
+    const { g, slices } = buf as ConvBuffers;
+    const relu = this.activation === 'relu';
+    // ReLU's mask is applied inside the fused pass; other activations here.
+    if (!relu || !slices) activationBackward(this.activation, g.M, this.filters, buf.y, dy, dy);
+    const w = ctx.params + this.weights[0].offset * 4;
+    const dw = ctx.grads + this.weights[0].offset * 4;
+    const db = this.useBias ? ctx.grads + this.weights[1].offset * 4 : 0;
+    if (slices) {
+      convBackwardFused(g, slices, x, w, buf.y, dy, relu, buf.dx, dw, db);
+      return;
     }
-    if (buf.dx) conv2dBackpropInput(g, dy, ctx.params + this.weights[0].offset * 4, buf.dx, col);
+    conv2dBackpropFilter(g, x, dy, dw, 0, false, true);
+    if (db) biasGrad(g.M, this.filters, dy, db);
+    if (buf.dx) conv2dBackpropInput(g, dy, w, buf.dx, 0);
   }
 
   override getConfig(): Record<string, unknown> {

@@ -102,7 +102,7 @@ export abstract class Layer {
   }
 
   /** Allocates this layer's per-batch buffers. */
-  abstract plan(batch: number, needDx: boolean): LayerBuffers;
+  abstract plan(batch: number, needDx: boolean, training?: boolean): LayerBuffers;
   /** y ← f(x). */
   abstract forward(ctx: StepContext, buf: LayerBuffers, x: number): void;
   /** Weight gradients (overwritten) and, if buf.dx, dx ← ∂L/∂x. May clobber dy. */

@@ -1,7 +1,7 @@
 // tf.sequential: a stack of layers trained with one flat parameter buffer, one flat gradient
 // buffer and per-batch-size buffer plans, so a training step allocates nothing.
 
-import { runtime } from '../backend/runtime.js';
+import { getThreads, runtime } from '../backend/runtime.js';
 import { createRng, range, shuffle, type Rng } from '../data/batches.js';
 import { argError, assertPositiveInt } from '../errors.js';
 import { initialize } from '../layers/initializers.js';
@@ -169,12 +169,13 @@ export class Sequential {
   }
 
   private plan(batch: number, training: boolean): Plan {
-    const key = `${batch}:${training}`;
+    // Conv layers size their per-thread scratch for the current thread count.
+    const key = `${batch}:${training}:${getThreads()}`;
     let p = this.plans.get(key);
     if (p) return p;
     this.build();
     const heap = runtime().heap;
-    const bufs = this.layers.map((l, i) => l.plan(batch, training && i > 0));
+    const bufs = this.layers.map((l, i) => l.plan(batch, training && i > 0, training));
     const out = sizeOfShape(this.outputShape);
     p = {
       batch, training, bufs, acts: new Array(this.layers.length + 1).fill(0),

@@ -1,0 +1,87 @@
+// The fused convolution passes (assembly/conv.ts): each thread takes a contiguous slice of the
+// batch and runs im2col + GEMM chunk by chunk with its own col scratch, so the col matrix never
+// leaves L2 and a whole layer pass is one dispatch. Weight gradients are summed from per-thread
+// partials in thread order: deterministic for a given thread count.
+
+import { runtime, threadPool } from '../backend/runtime.js';
+import type { Conv2DGeometry } from './conv.js';
+
+/** Bytes of col per chunk: half the L2 of the machines we target, leaving room for packed panels. */
+const COL_BUDGET_BYTES = 512 * 1024;
+
+type ConvSliceKernels = {
+  convForwardSlice(geom: number, x: number, w: number, bias: number, y: number, relu: number, n0: number, count: number, col: number, gemmScratch: number): void;
+  convBackwardSlice(geom: number, x: number, w: number, y: number, dy: number, relu: number, dx: number, dw: number, db: number,
+    accumulate: number, n0: number, count: number, col: number, gemmScratch: number): void;
+  addInto(n: number, x: number, y: number): void;
+};
+const k = () => runtime().kernels as unknown as ConvSliceKernels;
+
+export interface ConvSlices {
+  threads: number;
+  /** Images per thread slice (the last may be shorter). */
+  perThread: number;
+  geom: number;
+  cols: number[];
+  /** Per-thread dw‖db partial sums (index 0 unused: thread 0 writes the real gradients). */
+  partials: number[];
+  free(): void;
+}
+
+/** Allocates the per-thread scratch for a geometry (once per plan). */
+export function planConvSlices(g: Conv2DGeometry, training: boolean): ConvSlices {
+  const rt = runtime();
+  const heap = rt.heap;
+  const threads = Math.min(threadPool()?.size ?? 1, g.batch);
+  const perThread = Math.ceil(g.batch / threads);
+  const colPerImage = g.outH * g.outW * g.K * 4;
+  const chunk = Math.max(1, Math.min(perThread, Math.floor(COL_BUDGET_BYTES / colPerImage)));
+  const geom = heap.alloc(16 * 4);
+  heap.i32.set([g.inH, g.inW, g.inC, g.kh, g.kw, g.strideH, g.strideW, g.dilH, g.dilW, g.padTop, g.padLeft,
+    g.outH, g.outW, g.outC, chunk, 0], geom >>> 2);
+  const cols = Array.from({ length: threads }, () => heap.alloc(chunk * colPerImage));
+  const partials = Array.from({ length: threads }, (_, t) => (t > 0 && training ? heap.alloc((g.K * g.outC + g.outC) * 4) : 0));
+  return {
+    threads, perThread, geom, cols, partials,
+    free: () => { for (const p of [geom, ...cols, ...partials]) if (p) heap.free(p); },
+  };
+}
+
+function slices(s: ConvSlices, batch: number, job: (t: number, n0: number, count: number) => readonly [string, ...number[]]) {
+  const pool = s.threads > 1 ? threadPool() : undefined;
+  if (!pool || pool.size < s.threads) {
+    const [name, ...args] = job(0, 0, batch);
+    (runtime().kernels[name] as (...a: number[]) => void)(...args);
+    return 1;
+  }
+  const calls = Array.from({ length: pool.size }, (_, t) => {
+    const n0 = t * s.perThread, count = Math.min(s.perThread, batch - n0);
+    return t < s.threads && count > 0 ? job(t, n0, count) : null;
+  });
+  pool.run(calls);
+  return calls.filter(Boolean).length;
+}
+
+/** y = conv(x, w) (+ bias) (ReLU) for the whole batch. */
+export function convForwardFused(g: Conv2DGeometry, s: ConvSlices, x: number, w: number, bias: number, y: number, relu: boolean): void {
+  const scratch = runtime().threadScratch;
+  slices(s, g.batch, (t, n0, count) => ['convForwardSlice', s.geom, x, w, bias, y, relu ? 1 : 0, n0, count, s.cols[t], scratch[t]]);
+}
+
+/**
+ * Backward for the whole batch: (ReLU mask on dy), dw and db overwritten (db = 0: no bias), and
+ * dx overwritten when dx ≠ 0.
+ */
+export function convBackwardFused(g: Conv2DGeometry, s: ConvSlices, x: number, w: number, y: number, dy: number, relu: boolean,
+  dx: number, dw: number, db: number): void {
+  const scratch = runtime().threadScratch;
+  const dwFloats = g.K * g.outC;
+  const used = slices(s, g.batch, (t, n0, count) => {
+    const tdw = t === 0 ? dw : s.partials[t], tdb = db ? (t === 0 ? db : s.partials[t] + dwFloats * 4) : 0;
+    return ['convBackwardSlice', s.geom, x, w, y, dy, relu ? 1 : 0, dx, tdw, tdb, 0, n0, count, s.cols[t], scratch[t]];
+  });
+  for (let t = 1; t < used; t++) {
+    k().addInto(dwFloats, s.partials[t], dw);
+    if (db) k().addInto(g.outC, s.partials[t] + dwFloats * 4, db);
+  }
+}

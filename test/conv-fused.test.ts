@@ -1,0 +1,50 @@
+// The fused per-thread passes (im2col + GEMM chunk by chunk) against the float64 reference, on one
+// and two threads, with batches that split unevenly across threads and chunks.
+import { afterAll, describe, expect, it } from 'vitest';
+import { runtime, setThreads } from '../src/backend/runtime.js';
+import { conv2dGeometry, type Padding } from '../src/ops/conv.js';
+import { convBackwardFused, convForwardFused, planConvSlices } from '../src/ops/conv-fused.js';
+import { refConv2d, refConv2dBackpropFilter, refConv2dBackpropInput } from '../src/reference/conv.js';
+import { maxRelErr, randn } from './helpers/random.js';
+
+type Case = [name: string, x: number[], f: number[], strides: number | [number, number], pad: Padding, dil?: number];
+const cases: Case[] = [
+  ['conv2 of the CNN, batch 5', [5, 13, 13, 32], [3, 3, 32, 64], 1, 'valid'],
+  ['conv1 of the CNN, batch 3', [3, 28, 28, 1], [3, 3, 1, 32], 1, 'valid'],
+  ['same, stride 2, batch 7', [7, 9, 8, 3], [4, 4, 3, 5], 2, 'same'],
+  ['dilation 2, batch 1', [1, 9, 9, 2], [3, 3, 2, 3], 1, 'same', 2],
+  ['big images: several chunks per thread', [9, 40, 40, 8], [3, 3, 8, 4], 1, 'same'],
+];
+
+const relu = (v: Float64Array) => v.map((e) => Math.max(0, e));
+
+describe.each([1, 2])('fused conv passes on %i thread(s)', (threads) => {
+  afterAll(() => setThreads(2));
+  for (const [name, xs, fs, strides, pad, dil] of cases) {
+    it(name, () => {
+      setThreads(threads);
+      const { heap } = runtime();
+      const g = conv2dGeometry('test', xs, fs, strides, pad, dil ?? 1);
+      const p = { batch: g.batch, inH: g.inH, inW: g.inW, inC: g.inC, kh: g.kh, kw: g.kw, outC: g.outC, strideH: g.strideH,
+        strideW: g.strideW, dilH: g.dilH, dilW: g.dilW, padTop: g.padTop, padLeft: g.padLeft, outH: g.outH, outW: g.outW };
+      const xv = randn(g.batch * g.inH * g.inW * g.inC, 1), wv = randn(g.K * g.outC, 2, 0.3), bv = randn(g.outC, 3), gv = randn(g.M * g.outC, 4);
+      const put = (v: Float32Array) => { const ptr = heap.alloc(v.length * 4); heap.writeF32(ptr, v); return ptr; };
+      const x = put(xv), w = put(wv), b = put(bv), dy = put(gv);
+      const y = heap.alloc(g.M * g.outC * 4), dx = heap.alloc(xv.length * 4), dw = heap.alloc(wv.length * 4), db = heap.alloc(g.outC * 4);
+      const s = planConvSlices(g, true);
+      convForwardFused(g, s, x, w, b, y, true);
+      const want = relu(refConv2d(p as never, xv, wv, bv));
+      expect(maxRelErr(heap.readF32(y, want.length), want)).toBeLessThan(1e-5 * g.K);
+      convBackwardFused(g, s, x, w, y, dy, true, dx, dw, db);
+      // The reference gradient of relu(conv): mask dy where the output was clamped.
+      const masked = Float64Array.from(gv, (v, i) => (want[i] > 0 ? v : 0));
+      expect(maxRelErr(heap.readF32(dw, wv.length), refConv2dBackpropFilter(p as never, xv, masked))).toBeLessThan(1e-5 * g.M);
+      expect(maxRelErr(heap.readF32(dx, xv.length), refConv2dBackpropInput(p as never, masked, wv))).toBeLessThan(1e-5 * g.outC * g.kh * g.kw);
+      const dbWant = new Float64Array(g.outC);
+      masked.forEach((v, i) => { dbWant[i % g.outC] += v; });
+      expect(maxRelErr(heap.readF32(db, g.outC), dbWant)).toBeLessThan(1e-5 * g.M);
+      s.free();
+      for (const ptr of [x, w, b, dy, y, dx, dw, db]) heap.free(ptr);
+    });
+  }
+});
