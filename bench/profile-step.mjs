@@ -1,20 +1,10 @@
 // Where a training step's time goes, layer by layer (forward and backward), for the reference CNN.
 //   node bench/profile-step.mjs [batch]      (npm run build first)
 import * as s from '../dist/index.js';
+import { referenceCnn } from './cnn.mjs';
 
 const batch = Number(process.argv[2] ?? 32);
-const model = s.sequential({
-  seed: 1,
-  layers: [
-    s.layers.conv2d({ filters: 32, kernelSize: 3, activation: 'relu', inputShape: [28, 28, 1] }),
-    s.layers.maxPooling2d({ poolSize: 2 }),
-    s.layers.conv2d({ filters: 64, kernelSize: 3, activation: 'relu' }),
-    s.layers.maxPooling2d({ poolSize: 2 }),
-    s.layers.flatten(),
-    s.layers.dense({ units: 64, activation: 'relu' }),
-    s.layers.dense({ units: 10, activation: 'softmax' }),
-  ],
-});
+const model = referenceCnn(s);
 model.compile({ optimizer: 'adam', loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
 const n = batch * 20;
 const x = s.uint8Images(new Uint8Array(n * 784).map((_, i) => (i * 37) % 256), [28, 28, 1]);
