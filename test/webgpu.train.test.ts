@@ -23,13 +23,19 @@ function referenceCnn(seed: number) {
   });
 }
 
-/** Trains on `backend` and returns the per-batch losses, the model and the time. */
-async function trainOn(backendName: 'wasm' | 'webgpu', make: () => Sequential, compile: Parameters<Sequential['compile']>[0],
+type CompileArgs = Parameters<Sequential['compile']>[0];
+
+/**
+ * Trains on `backend` and returns the per-batch losses, the model and the time. `compile` is a
+ * factory: each model needs its own optimizer (a shared instance carries the first model's
+ * iterations and Adam/momentum slots into the second, so the two runs would not start alike).
+ */
+async function trainOn(backendName: 'wasm' | 'webgpu', make: () => Sequential, compile: () => CompileArgs,
   x: Parameters<Sequential['fit']>[0], y: Parameters<Sequential['fit']>[1], batchSize: number, epochs = 1) {
   await setBackend(backendName);
   expect(getBackend()).toBe(backendName);
   const model = make();
-  model.compile(compile);
+  model.compile(compile());
   const losses: number[] = [];
   const t0 = performance.now();
   const h = await model.fit(x, y, { batchSize, epochs, shuffle: true, callbacks: { onBatchEnd: (_b, logs) => { losses.push(logs!.loss as number); } } });
@@ -49,7 +55,7 @@ describe('reference CNN on webgpu vs wasm', () => {
   });
 
   it('4 Adam steps at batch 8 give the same losses, weights, evaluate and predict', async () => {
-    const compile = { optimizer: train.adam(1e-3), loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] };
+    const compile = (): CompileArgs => ({ optimizer: train.adam(1e-3), loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
     const cpu = await trainOn('wasm', () => referenceCnn(7), compile, data.x, data.y, 8);
     const [cpuLoss, cpuAcc] = (cpu.model.evaluate(data.x, data.y) as any[]).map((t) => t.dataSync()[0]);
     const cpuPred = cpu.model.predict(data.x).dataSync();
@@ -90,7 +96,7 @@ describe('other layers and losses on webgpu vs wasm', () => {
         layers.activation({ activation: 'softmax' }),
       ],
     });
-    const compile = { optimizer: train.momentum(0.1, 0.9, true), loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] };
+    const compile = (): CompileArgs => ({ optimizer: train.momentum(0.1, 0.9, true), loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
     const cpu = await trainOn('wasm', make, compile, x, y, 5, 2);
     const gpu = await trainOn('webgpu', make, compile, x, y, 5, 2);
     expect(gpu.losses).toHaveLength(6);
@@ -100,7 +106,7 @@ describe('other layers and losses on webgpu vs wasm', () => {
 
     const onehot = tensor(Array.from({ length: N * 3 }, (_, i) => (i % 3 === (Math.floor(i / 3) % 3) ? 1 : 0)), [N, 3]);
     const makeMse = () => sequential({ seed: 4, layers: [layers.flatten({ inputShape: [6, 6, 2] }), layers.dense({ units: 3, activation: 'relu' })] });
-    const mseCompile = { optimizer: train.sgd(0.05), loss: 'meanSquaredError' };
+    const mseCompile = (): CompileArgs => ({ optimizer: train.sgd(0.05), loss: 'meanSquaredError' });
     const c2 = await trainOn('wasm', makeMse, mseCompile, x, onehot, 4, 1);
     const g2 = await trainOn('webgpu', makeMse, mseCompile, x, onehot, 4, 1);
     for (let i = 0; i < 3; i++) expect(Math.abs(g2.losses[i] - c2.losses[i]) / c2.losses[i]).toBeLessThan(1e-3);
