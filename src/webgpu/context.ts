@@ -64,9 +64,11 @@ export class GpuContext {
   /**
    * The GPU object the device came from. dawn.node frees its native instance when this object is
    * garbage-collected, even while devices made from it are alive, and the pending-event pump then
-   * runs on freed memory (random mutex/futex aborts, segfaults, hangs): so the context owns it.
+   * runs on freed memory (random mutex/futex aborts, segfaults, hangs): so the context owns it for
+   * its whole life, destroy() included (a read still in flight then settles safely). Holding it
+   * does not keep Node from exiting once no GPU work is pending.
    */
-  private gpu?: GPU;
+  private readonly gpu: GPU;
   /** Set when the device is lost / reports an error nobody captured. */
   lostReason?: string;
   private uncaptured?: string;
@@ -232,9 +234,7 @@ export class GpuContext {
     }
   }
 
-  /** Destroys the device, then lets go of the GPU object (a held one keeps Node from exiting). */
   destroy(): void {
     this.device.destroy();
-    this.gpu = undefined;
   }
 }
