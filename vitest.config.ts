@@ -16,6 +16,8 @@ export default defineConfig({
       // WebGPU suites need Dawn's SwiftShader environment (their own project, below).
       { extends: true, test: { name: 'wasm', include: ['test/**/*.test.ts'], exclude: [...configDefaults.exclude, 'test/webgpu.*.test.ts'] } },
       { extends: true, test: { name: 'wasm-plain-simd', include: kernelSuites, env: { SIMDCNN_WASM: 'simd' } } },
+      // Dawn (npm 'webgpu') on the SwiftShader Vulkan driver Debian's chromium ships; the env reaches the forked worker at spawn.
+      { extends: true, test: { name: 'webgpu', include: ['test/webgpu.*.test.ts'], env: { LD_LIBRARY_PATH: '/usr/lib/chromium', VK_ICD_FILENAMES: '/usr/lib/chromium/vk_swiftshader_icd.json' } } },
     ],
   },
 });
