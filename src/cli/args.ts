@@ -82,7 +82,7 @@ Options:
                      ./simdcnn-mnist-model)
   --json             Print machine-readable JSON results instead of text
   --threads N        Worker threads, 1..64 (default: number of cores)
-  --backend B        wasm, webgpu or auto (default auto = wasm; webgpu is not available yet)
+  --backend B        wasm, webgpu or auto (default auto = wasm in Node; webgpu needs the optional 'webgpu' package)
   --limit N          Use only the first N training and N test images (or the first N
                      images of an IDX FILE), 1..1000000: for quick runs
   -h, --help         Show this help

@@ -3,6 +3,7 @@
 
 import { existsSync } from 'node:fs';
 import { getThreads, setThreads, wasmVariant } from '../backend/runtime.js';
+import { backend as activeBackend, setBackend } from '../backend/backend.js';
 import { loadMnist, type LoadedSets } from '../data/mnist-node.js';
 import type { Sequential } from '../model/sequential.js';
 import { loadLayersModel } from '../model/save-load.js';
@@ -35,13 +36,20 @@ export const nodeIO = (): CliIO => ({
 /** One JSON object per line. */
 export const jsonLine = (io: CliIO, obj: Record<string, unknown>) => io.out(JSON.stringify(obj));
 
-/** Applies --backend and --threads; returns what runs, for the reports. */
-export function setupBackend(opts: { backend: Backend; threads?: number }): { threads: number; wasm: string } {
-  if (opts.backend === 'webgpu') {
-    throw new BadOptionError('--backend webgpu: the WebGPU backend is not available yet; use --backend wasm (or auto)');
-  }
+/**
+ * Applies --backend and --threads; returns what runs, for the reports (`label`: 'wasm relaxed' or
+ * 'webgpu on <adapter description>'). In Node, auto means wasm.
+ */
+export async function setupBackend(opts: { backend: Backend; threads?: number }): Promise<{ threads: number; wasm: string; backend: string; label: string }> {
   if (opts.threads !== undefined) setThreads(opts.threads);
-  return { threads: getThreads(), wasm: wasmVariant() };
+  let name: string;
+  try {
+    name = await setBackend(opts.backend);
+  } catch (e) {
+    throw new CliError(`--backend ${opts.backend}: ${(e as Error).message}`);
+  }
+  const wasm = wasmVariant();
+  return { threads: getThreads(), wasm, backend: name, label: name === 'webgpu' ? `webgpu on ${activeBackend().description}` : `wasm ${wasm}` };
 }
 
 /** MNIST from --data / $SIMDCNN_DATA / the cache (downloading), cut to --limit images per set. */

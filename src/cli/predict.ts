@@ -78,12 +78,12 @@ function bars(io: CliIO, probs: ArrayLike<number>, o: number, best: number): voi
 }
 
 export async function runPredict(cmd: PredictCommand, io: CliIO): Promise<void> {
-  setupBackend(cmd);
+  await setupBackend(cmd);
   const model = await loadModel(cmd.modelDir);
   checkMnistInput(model, cmd.modelDir);
   const { images, count, labels, kind } = await loadImages(cmd.file, cmd.limit);
   const t = model.predict(uint8Images(images, [28, 28, 1]), { batchSize: cmd.batchSize });
-  const probs = t.dataSync();
+  const probs = await t.data();
   t.dispose();
   model.dispose();
   const classes = Array.from({ length: count }, (_, i) => argmax(probs, i * 10, 10));

@@ -33,7 +33,7 @@ export function mnistCnn(seed: number): Sequential {
 }
 
 export async function runTrain(cmd: TrainCommand, io: CliIO): Promise<void> {
-  const backend = setupBackend(cmd);
+  const backend = await setupBackend(cmd);
   const { train, test, dir } = await mnistData(cmd.data, cmd.limit);
   const seed = cmd.seed ?? Math.floor(Math.random() * 2 ** 32);
   const out = cmd.out ?? DEFAULT_OUT;
@@ -46,7 +46,7 @@ export async function runTrain(cmd: TrainCommand, io: CliIO): Promise<void> {
   if (!cmd.json) {
     model.summary(undefined, undefined, io.out);
     io.out(`Training on ${train.count.toLocaleString('en-US')} images from ${dir}, validating on ${test.count.toLocaleString('en-US')} test images`);
-    io.out(`${cmd.epochs} epoch(s), batch size ${cmd.batchSize}, seed ${seed}, ${backend.threads} thread(s), wasm ${backend.wasm}`);
+    io.out(`${cmd.epochs} epoch(s), batch size ${cmd.batchSize}, seed ${seed}, ${backend.threads} thread(s), ${backend.label}`);
   }
 
   const progress = new ProgressWriter(io.progressStream);
@@ -91,12 +91,12 @@ export async function runTrain(cmd: TrainCommand, io: CliIO): Promise<void> {
   const imagesPerSec = rate(train.count * history.epoch.length, totalTrainMs / 1000);
 
   const [lossT, accT] = model.evaluate(xTest, test.labels) as Tensor[];
-  const testLoss = lossT!.dataSync()[0]!, testAccuracy = accT!.dataSync()[0]!;
+  const testLoss = (await lossT!.data())[0]!, testAccuracy = (await accT!.data())[0]!;
   lossT!.dispose();
   accT!.dispose();
 
   const summary = {
-    testAccuracy, testLoss, imagesPerSec, seconds: fitSeconds, threads: backend.threads, wasm: backend.wasm,
+    testAccuracy, testLoss, imagesPerSec, seconds: fitSeconds, threads: backend.threads, wasm: backend.wasm, backend: backend.backend,
   };
   const historyJson = {
     epoch: history.epoch, history: history.history,
@@ -113,7 +113,7 @@ export async function runTrain(cmd: TrainCommand, io: CliIO): Promise<void> {
     jsonLine(io, { ...summary, modelDir: out });
   } else {
     io.out(`Test accuracy ${pct(testAccuracy)}, loss ${testLoss.toFixed(4)} (${test.count.toLocaleString('en-US')} images)`);
-    io.out(`Trained ${history.epoch.length} epoch(s) in ${fitSeconds.toFixed(1)} s: ${fmtRate(imagesPerSec)} images/s (training steps; ${backend.threads} thread(s), wasm ${backend.wasm})`);
+    io.out(`Trained ${history.epoch.length} epoch(s) in ${fitSeconds.toFixed(1)} s: ${fmtRate(imagesPerSec)} images/s (training steps; ${backend.threads} thread(s), ${backend.label})`);
     io.out(`Saved ${out}/model.json, weights.bin, history.json, training-curves.svg`);
   }
 }
