@@ -7,7 +7,7 @@ const swap = (inline: boolean) => ({
   name: 'simdcnn-browser',
   setup(build: any) {
     build.onResolve({ filter: /io\/file-node\.js$/ }, () => ({ path: new URL('./src/browser/files-fetch.ts', import.meta.url).pathname }));
-    build.onResolve({ filter: /data\/mnist-node\.js$/ }, () => ({ path: new URL('./src/browser/mnist-fetch.ts', import.meta.url).pathname }));
+    build.onResolve({ filter: /(^|\/)mnist-node\.js$/ }, () => ({ path: new URL('./src/browser/mnist-fetch.ts', import.meta.url).pathname }));
     if (!inline) return;
     build.onResolve({ filter: /\/wasm-url\.js$/ }, () => ({ path: 'wasm-inline', namespace: 'simdcnn' }));
     build.onLoad({ filter: /^wasm-inline$/, namespace: 'simdcnn' }, () => {
