@@ -465,3 +465,21 @@ describe('memory', () => {
     x.dispose();
   });
 });
+
+describe('buffer plans', () => {
+  it('predict on many different batch sizes keeps a bounded number of plans (heap stops growing)', () => {
+    const model = sequential({ seed: 3, layers: [
+      layers.conv2d({ filters: 4, kernelSize: 3, activation: 'relu', inputShape: [12, 12, 1] }),
+      layers.flatten(), layers.dense({ units: 3, activation: 'softmax' })] });
+    const x = tensor(new Float32Array(40 * 144).fill(0.5), [40, 12, 12, 1]);
+    const heapAfter = (sizes: number[]) => {
+      for (const b of sizes) model.predict(x, { batchSize: b }).dispose();
+      return memory().numBytesInHeap;
+    };
+    const warm = heapAfter([33, 34, 35, 36, 37, 38, 39]);
+    // Smaller batch sizes than any seen: with the old plans evicted, nothing new stays allocated.
+    expect(heapAfter([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16])).toBeLessThanOrEqual(warm);
+    x.dispose();
+    model.dispose();
+  });
+});

@@ -54,6 +54,8 @@ export interface FitArgs {
 }
 
 const METRIC_NAMES = ['accuracy', 'acc'];
+/** Buffer plans kept per model (least recently used dropped first). */
+const MAX_PLANS = 6;
 
 export class Sequential {
   readonly name: string;
@@ -172,9 +174,21 @@ export class Sequential {
     // Conv layers size their per-thread scratch for the current thread count.
     const key = `${batch}:${training}:${getThreads()}`;
     let p = this.plans.get(key);
-    if (p) return p;
+    if (p) {
+      // Most recently used last, so eviction below drops the stalest plan.
+      this.plans.delete(key);
+      this.plans.set(key, p);
+      return p;
+    }
     this.build();
     const heap = runtime().heap;
+    // A fit uses two or three plans (batch, last partial batch, validation); predict on many
+    // different batch sizes must not keep a plan for each.
+    while (this.plans.size >= MAX_PLANS) {
+      const [oldest, old] = this.plans.entries().next().value as [string, Plan];
+      this.freePlan(old);
+      this.plans.delete(oldest);
+    }
     const bufs = this.layers.map((l, i) => l.plan(batch, training && i > 0, training));
     const out = sizeOfShape(this.outputShape);
     p = {
@@ -188,12 +202,14 @@ export class Sequential {
     return p;
   }
 
-  private freePlans(): void {
+  private freePlan(p: Plan): void {
     const heap = runtime().heap;
-    for (const p of this.plans.values()) {
-      for (const b of p.bufs) b.free();
-      for (const ptr of [p.x, p.labels, p.grad, p.stats]) if (ptr) heap.free(ptr);
-    }
+    for (const b of p.bufs) b.free();
+    for (const ptr of [p.x, p.labels, p.grad, p.stats]) if (ptr) heap.free(ptr);
+  }
+
+  private freePlans(): void {
+    for (const p of this.plans.values()) this.freePlan(p);
     this.plans.clear();
   }
 
