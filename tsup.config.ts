@@ -31,6 +31,8 @@ const browser = (inline: boolean): Options => ({
   minify: true,
   target: 'es2022',
   platform: 'browser',
+  // One file, no chunks: workerd and plain <script type="module"> users list or load exactly one
+  // module (splitting would move the WebGPU backend, a dynamic import, into a hashed chunk).
   splitting: false,
   esbuildPlugins: [swap(inline)],
   onSuccess: inline ? undefined : async () => {

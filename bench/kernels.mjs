@@ -31,6 +31,8 @@ function naiveMatMul(a, b, c, m, n, k) {
 
 async function measure() {
   const s = await import('../dist/index.js');
+  // This table is about one core: the all-core figures are bench/train.mjs'.
+  s.setThreads(1);
   const peak = s.measurePeakGflops({ ms: 200, repeats: 7 });
   const bench = new Bench({ time: 1000, warmupTime: 200, iterations: 10 });
   const held = [];

@@ -18,8 +18,18 @@ import { relu, sigmoid, softmax, tanh } from '../ops/activations.js';
 import type { Tensor } from '../tensor.js';
 import { argError } from '../errors.js';
 import { wasmVariant } from './runtime.js';
-import { GpuContext, type WebGpuOptions } from '../webgpu/context.js';
-import * as gpu from '../webgpu/ops.js';
+import type { GpuContext, WebGpuOptions } from '../webgpu/context.js';
+
+type GpuModule = typeof import('../webgpu/lazy.js');
+let gpuModule: GpuModule | undefined;
+/** Loads the WebGPU code on first use (a separate chunk in the browser build). */
+async function loadGpu(): Promise<GpuModule> {
+  return (gpuModule ??= await import('../webgpu/lazy.js'));
+}
+/** @internal the WebGPU module, if a WebGPU backend was ever set up (else undefined). */
+export function loadedGpuModule(): GpuModule | undefined {
+  return gpuModule;
+}
 
 export type BackendName = 'wasm' | 'webgpu';
 export type BackendChoice = BackendName | 'auto';
@@ -54,6 +64,7 @@ const wasmBackend: Backend = {
 };
 
 function webgpuBackend(ctx: GpuContext): Backend {
+  const gpu = gpuModule!.ops;
   return {
     name: 'webgpu',
     description: ctx.description,
@@ -110,13 +121,13 @@ export function setBackend(name: BackendChoice = 'auto', opts: WebGpuOptions = {
       const nav = (globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu;
       if (!nav || isNode()) return 'wasm';
       try {
-        ctx = await GpuContext.create("setBackend('auto')", { ...opts, allowFallbackAdapter: false });
+        ctx = await (await loadGpu()).GpuContext.create("setBackend('auto')", { ...opts, allowFallbackAdapter: false });
       } catch (e) {
         console.warn(`simdcnn: WebGPU not used, running on wasm: ${(e as Error).message}`);
         return 'wasm';
       }
     } else {
-      ctx = await GpuContext.create("setBackend('webgpu')", { allowFallbackAdapter: true, ...opts });
+      ctx = await (await loadGpu()).GpuContext.create("setBackend('webgpu')", { allowFallbackAdapter: true, ...opts });
     }
     current = webgpuBackend(ctx);
     return 'webgpu';

@@ -18,8 +18,8 @@ import { Optimizer, resolveOptimizer } from './optimizers.js';
 import { summaryLines } from './summary.js';
 import { globalSeed } from './seed.js';
 import { saveModel, type IOHandler, type SaveResult } from './save-load.js';
-import { activeGpu, backendReady } from '../backend/backend.js';
-import { disposeRunner, runnerFor, type ModelView } from '../webgpu/model-runner.js';
+import { activeGpu, backendReady, loadedGpuModule } from '../backend/backend.js';
+import type { ModelView } from '../webgpu/model-runner.js';
 import { exportOnnx, type OnnxExportOptions } from '../export/onnx.js';
 
 interface Plan {
@@ -353,7 +353,7 @@ export class Sequential {
     // WebGPU: the same loop with each step and the validation on the GPU (src/webgpu/model-runner.ts).
     await backendReady();
     const gpuCtx = activeGpu();
-    const gpu = gpuCtx ? runnerFor(this, gpuCtx, this.gpuView()) : undefined;
+    const gpu = gpuCtx ? loadedGpuModule()!.runnerFor(this, gpuCtx, this.gpuView()) : undefined;
     gpu?.uploadTraining('fit');
     await cb.onTrainBegin?.();
     for (let epoch = initialEpoch; epoch < epochs && !this.stopTraining; epoch++) {
@@ -427,7 +427,7 @@ export class Sequential {
     assertFinite('evaluate', 'x', x);
     const evalBatch = assertPositiveInt('evaluate', 'batchSize', args.batchSize ?? 256);
     const gpuCtx = activeGpu();
-    if (gpuCtx) return runnerFor(this, gpuCtx, this.gpuView()).evaluateTensors(xs, ys, evalBatch);
+    if (gpuCtx) return loadedGpuModule()!.runnerFor(this, gpuCtx, this.gpuView()).evaluateTensors(xs, ys, evalBatch);
     const r = this.evaluateExamples(xs, ys, evalBatch);
     return this.metrics.length ? [scalar(r.loss), scalar(r.acc)] : scalar(r.loss);
   }
@@ -441,7 +441,7 @@ export class Sequential {
     assertFinite('predict', 'x', x);
     const batchSize = assertPositiveInt('predict', 'batchSize', args.batchSize ?? 32);
     const gpuCtx = activeGpu();
-    if (gpuCtx) return runnerFor(this, gpuCtx, this.gpuView()).predict(xs, batchSize);
+    if (gpuCtx) return loadedGpuModule()!.runnerFor(this, gpuCtx, this.gpuView()).predict(xs, batchSize);
     const outPer = sizeOfShape(this.outputShape);
     const result = allocTensor([xs.count, ...this.outputShape]);
     const idx = range(xs.count);
@@ -585,7 +585,7 @@ export class Sequential {
     if (this.disposed) return { refCountAfterDispose: 0, numDisposedVariables: 0 };
     const n = this.weightList().length;
     this.freePlans();
-    disposeRunner(this);
+    loadedGpuModule()?.disposeRunner(this);
     this.optimizer?.dispose();
     const heap = runtime().heap;
     if (this.params) heap.free(this.params);
