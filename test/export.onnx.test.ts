@@ -6,20 +6,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { Layer, layers, sequential, tensor, uint8Images, type Sequential } from '../src/index.js';
 import { ProtoWriter } from '../src/export/protobuf.js';
 import { randn } from './helpers/random.js';
+import { referenceCnn } from './helpers/cnn.js';
 
-// The notes' CNN (as test/train.mnist.test.ts; importing that file would also run its suite here).
-const referenceCnn = (seed: number) => sequential({
-  seed,
-  layers: [
-    layers.conv2d({ filters: 32, kernelSize: 3, activation: 'relu', inputShape: [28, 28, 1] }),
-    layers.maxPooling2d({ poolSize: 2 }),
-    layers.conv2d({ filters: 64, kernelSize: 3, activation: 'relu' }),
-    layers.maxPooling2d({ poolSize: 2 }),
-    layers.flatten(),
-    layers.dense({ units: 64, activation: 'relu' }),
-    layers.dense({ units: 10, activation: 'softmax' }),
-  ],
-});
 
 beforeAll(() => {
   ort.env.wasm.numThreads = 1;

@@ -6,23 +6,10 @@ import {
   conv2d, layers, memory, sequential, tensor, train, uint8Images, type Logs, type Sequential, type Tensor,
 } from '../src/index.js';
 import { randn, rng } from './helpers/random.js';
+import { referenceCnn } from './helpers/cnn.js';
 
 const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
 
-function referenceCnn(seed: number) {
-  return sequential({
-    seed,
-    layers: [
-      layers.conv2d({ filters: 32, kernelSize: 3, activation: 'relu', inputShape: [28, 28, 1] }),
-      layers.maxPooling2d({ poolSize: 2 }),
-      layers.conv2d({ filters: 64, kernelSize: 3, activation: 'relu' }),
-      layers.maxPooling2d({ poolSize: 2 }),
-      layers.flatten(),
-      layers.dense({ units: 64, activation: 'relu' }),
-      layers.dense({ units: 10, activation: 'softmax' }),
-    ],
-  });
-}
 
 /** A small CNN on 8×8×1 inputs with 3 classes. */
 function smallCnn(seed: number, extra: { dropout?: number } = {}) {

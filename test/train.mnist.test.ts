@@ -3,21 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { layers, memory, sequential, uint8Images } from '../src/index.js';
 import { mnist } from './helpers/mnist.js';
+import { referenceCnn } from './helpers/cnn.js';
 
-export function referenceCnn(seed: number) {
-  return sequential({
-    seed,
-    layers: [
-      layers.conv2d({ filters: 32, kernelSize: 3, activation: 'relu', inputShape: [28, 28, 1] }),
-      layers.maxPooling2d({ poolSize: 2 }),
-      layers.conv2d({ filters: 64, kernelSize: 3, activation: 'relu' }),
-      layers.maxPooling2d({ poolSize: 2 }),
-      layers.flatten(),
-      layers.dense({ units: 64, activation: 'relu' }),
-      layers.dense({ units: 10, activation: 'softmax' }),
-    ],
-  });
-}
 
 describe('MNIST training', () => {
   it('reaches ≥ 95% test accuracy after one epoch on 10k images', async () => {
