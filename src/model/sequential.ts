@@ -377,7 +377,7 @@ export class Sequential {
           await cb.onBatchEnd(step, logs);
         }
         if (Date.now() - lastYield >= yieldEvery) {
-          await new Promise((res) => setTimeout(res, 0));
+          await yieldToEventLoop();
           lastYield = Date.now();
         }
       }
@@ -594,6 +594,13 @@ export class Sequential {
     this.disposed = true;
     return { refCountAfterDispose: 0, numDisposedVariables: n };
   }
+}
+
+/** Lets timers, I/O and page events run between batches: setImmediate where it exists (Node,
+ * Bun, Deno), since a 0 ms timeout is clamped to 1 ms or more there and browsers. */
+function yieldToEventLoop(): Promise<void> {
+  const si = (globalThis as { setImmediate?: (cb: () => void) => void }).setImmediate;
+  return new Promise((res) => (si ? si(res) : setTimeout(res, 0)));
 }
 
 /** NaN/Inf anywhere in a float input is an Error before any training happens. */
