@@ -113,3 +113,79 @@ describe('other layers and losses on webgpu vs wasm', () => {
     for (const m of [cpu.model, gpu.model, c2.model, g2.model]) m.dispose();
   });
 });
+
+describe('Sequential parity on webgpu: frozen layers, rank > 1 outputs', () => {
+  it('a frozen conv layer keeps its weights bit for bit through fit (also after Adam slots built up), and the rest trains as on wasm', async () => {
+    const N = 8;
+    const x = tensor(randn(N * 5 * 5 * 2, 11), [N, 5, 5, 2]);
+    const y = Float32Array.from({ length: N }, (_, i) => i % 3);
+    const make = () => sequential({
+      seed: 9,
+      layers: [
+        layers.conv2d({ filters: 3, kernelSize: 3, activation: 'relu', inputShape: [5, 5, 2] }),
+        layers.flatten(),
+        layers.dense({ units: 3, activation: 'softmax' }),
+      ],
+    });
+    const compile = (): CompileArgs => ({ optimizer: train.adam(0.05), loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
+    const runs = [];
+    for (const b of ['wasm', 'webgpu'] as const) {
+      await setBackend(b);
+      const model = make();
+      model.compile(compile());
+      // One unfrozen epoch fills Adam's m and v for the conv weights; frozen, they must still not move.
+      await model.fit(x, y, { batchSize: 4, epochs: 1, shuffle: false });
+      const conv = model.layers[0];
+      conv.trainable = false;
+      const before = model.getWeights().map((t) => t.dataSync().slice());
+      const losses: number[] = [];
+      await model.fit(x, y, { batchSize: 4, epochs: 2, shuffle: false, callbacks: { onBatchEnd: (_b, logs) => { losses.push(logs!.loss as number); } } });
+      const after = model.getWeights().map((t) => t.dataSync().slice());
+      // conv kernel and bias: identical bits; dense: trained.
+      expect(Buffer.from(after[0].buffer).equals(Buffer.from(before[0].buffer))).toBe(true);
+      expect(Buffer.from(after[1].buffer).equals(Buffer.from(before[1].buffer))).toBe(true);
+      expect(maxRelErr(after[2], before[2])).toBeGreaterThan(1e-3);
+      runs.push({ model, losses, after });
+    }
+    const [cpu, gpu] = runs;
+    expect(gpu.losses).toHaveLength(4);
+    for (let i = 0; i < 4; i++) expect(Math.abs(gpu.losses[i] - cpu.losses[i]) / cpu.losses[i]).toBeLessThan(1e-3);
+    cpu.after.forEach((w, i) => expect(maxRelErr(gpu.after[i], w)).toBeLessThan(1e-4));
+    for (const r of runs) r.model.dispose();
+  });
+
+  it('dense on rank-2 samples: fit, validation and evaluate average loss/accuracy per output row as wasm does', async () => {
+    const N = 10, R = 4;
+    const x = tensor(randn(N * R * 5, 13), [N, R, 5]);
+    const y = tensor(Array.from({ length: N * R }, (_, i) => (i * 7) % 3), [N, R]);
+    const make = () => sequential({ seed: 5, layers: [layers.dense({ units: 6, activation: 'relu', inputShape: [R, 5] }), layers.dense({ units: 3, activation: 'softmax' })] });
+    const compile = (): CompileArgs => ({ optimizer: train.sgd(0.1), loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
+    const runs = [];
+    for (const b of ['wasm', 'webgpu'] as const) {
+      await setBackend(b);
+      const model = make();
+      model.compile(compile());
+      const batches: { loss: number; acc: number }[] = [];
+      const h = await model.fit(x, y, {
+        batchSize: 4, epochs: 2, shuffle: false, validationData: [x, y],
+        callbacks: { onBatchEnd: (_b, logs) => { batches.push({ loss: logs!.loss as number, acc: logs!.acc as number }); } },
+      });
+      const ev = model.evaluate(x, y) as any[];
+      const evaluated = [(await ev[0].data())[0], (await ev[1].data())[0]];
+      runs.push({ model, batches, h: h.history, evaluated });
+    }
+    const [cpu, gpu] = runs;
+    const close = (a: number, b: number) => expect(Math.abs(a - b)).toBeLessThan(1e-4 * Math.max(1, Math.abs(b)));
+    expect(gpu.batches).toHaveLength(6);
+    gpu.batches.forEach((g, i) => { close(g.loss, cpu.batches[i].loss); close(g.acc, cpu.batches[i].acc); });
+    for (const key of ['loss', 'acc', 'val_loss', 'val_acc'] as const) {
+      expect(gpu.h[key]).toHaveLength(2);
+      gpu.h[key].forEach((v: number, i: number) => close(v, cpu.h[key][i]));
+    }
+    // Accuracy is a fraction of rows (≤ 1), which dividing by examples would break.
+    for (const a of [...gpu.h.acc, ...gpu.h.val_acc, gpu.evaluated[1]]) expect(a).toBeLessThanOrEqual(1);
+    close(gpu.evaluated[0], cpu.evaluated[0]);
+    close(gpu.evaluated[1], cpu.evaluated[1]);
+    for (const r of runs) r.model.dispose();
+  });
+});

@@ -66,6 +66,8 @@ export class GpuRunner {
   private stats: GPUBuffer;
   private plans = new Map<string, Plan>();
   private stage = { ptr: 0, floats: 0 };
+  /** Frozen layers' weights saved across the optimizer step (grown on demand). */
+  private frozenSave?: GPUBuffer;
 
   constructor(readonly ctx: GpuContext, private view: ModelView) {
     const n = Math.max(1, view.paramCount);
@@ -330,12 +332,39 @@ export class GpuRunner {
       const lrT = (opt.learningRate * Math.sqrt(1 - opt.beta2 ** t)) / (1 - opt.beta1 ** t);
       this.ctx.setUniforms(this.optStep!, [this.view.paramCount, lrT, opt.beta1, opt.beta2, opt.epsilon]);
     }
-    this.ctx.submit([...p.forward, p.loss!, ...p.backward, this.optStep!]);
+    const frozen = this.frozenRanges();
+    if (!frozen.length) this.ctx.submit([...p.forward, p.loss!, ...p.backward, this.optStep!]);
+    else {
+      // As the wasm Sequential: frozen layers' gradients are zeroed (so Adam/momentum slots see a
+      // zero gradient, as on wasm) and their weights restored after the step (undoing momentum
+      // gathered before the freeze). Queue order sequences submit → write → submit.
+      const total = frozen.reduce((t, r) => t + r.n, 0);
+      if (!this.frozenSave || this.frozenSave.size < total * 4) {
+        this.frozenSave?.destroy();
+        this.frozenSave = this.ctx.buffer(total, 'frozen weights');
+      }
+      const save: [GPUBuffer, number, GPUBuffer, number, number][] = [], restore: typeof save = [];
+      let at = 0;
+      for (const r of frozen) {
+        save.push([this.params, r.off * 4, this.frozenSave, at * 4, r.n * 4]);
+        restore.push([this.frozenSave, at * 4, this.params, r.off * 4, r.n * 4]);
+        at += r.n;
+      }
+      this.ctx.submit([...p.forward, p.loss!, ...p.backward], save);
+      for (const r of frozen) this.ctx.write(this.grads, new Float32Array(r.n), r.off);
+      this.ctx.submit([this.optStep!], restore);
+    }
     const s = await this.ctx.read('fit', this.stats, 2);
     return { lossSum: s[0], correct: s[1] };
   }
 
-  /** Loss and accuracy sums over x (forward only), left in a 2-float GPU buffer [loss/N, acc/N]. */
+  /** Float ranges [off, off + n) of the parameters of layers with trainable: false (read each step: callbacks may toggle it). */
+  private frozenRanges(): { off: number; n: number }[] {
+    return this.view.layers.filter((l) => !l.trainable).flatMap((l) => l.weights)
+      .map((w) => ({ off: w.offset, n: sizeOfShape(w.shape) })).filter((r) => r.n > 0);
+  }
+
+  /** Loss and accuracy sums over x (forward only), left in a 2-float GPU buffer [loss/rows, acc/rows]. */
   private evaluateInto(op: string, xs: Examples, ys: Labels, batchSize: number): GPUBuffer {
     this.ctx.check(op);
     this.lossMode(op);
@@ -352,8 +381,10 @@ export class GpuRunner {
       this.ctx.submit([...p.forward, p.loss!]);
       first = false;
     }
+    // Averages over output rows, not examples (Keras; as the wasm evaluate): a rank > 1 output holds several per example.
+    const out = this.view.outputShape, perRow = sizeOfShape(out) / out[out.length - 1];
     const result = this.ctx.buffer(2, 'metrics');
-    const fin = k.finishMetrics(this.ctx, this.stats, 1, xs.count, result);
+    const fin = k.finishMetrics(this.ctx, this.stats, 1, xs.count * perRow, result);
     this.ctx.submit([fin]);
     fin.uniform.destroy();
     return result;
@@ -400,6 +431,8 @@ export class GpuRunner {
     }
     this.plans.clear();
     for (const b of [this.params, this.grads, this.stats, ...this.slots]) b.destroy();
+    this.frozenSave?.destroy();
+    this.frozenSave = undefined;
     this.optStep?.uniform.destroy();
     if (this.stage.ptr) runtime().heap.free(this.stage.ptr);
     this.stage = { ptr: 0, floats: 0 };
