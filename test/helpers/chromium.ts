@@ -20,7 +20,10 @@ export interface Browser {
   close(): Promise<void>;
 }
 
-export async function launch(opts: { extraRoutes?: Record<string, string> } = {}): Promise<Browser> {
+/** Flags that give headless Chromium a WebGPU adapter here (SwiftShader via Vulkan; needs a secure origin such as 127.0.0.1). */
+export const WEBGPU_ARGS = ['--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader'];
+
+export async function launch(opts: { extraRoutes?: Record<string, string>; args?: string[] } = {}): Promise<Browser> {
   if (!existsSync(CHROMIUM)) {
     throw new Error(`Chromium not found at ${CHROMIUM}: install it (apt-get install chromium) or set SIMDCNN_CHROMIUM`);
   }
@@ -34,7 +37,7 @@ export async function launch(opts: { extraRoutes?: Record<string, string> } = {}
     context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: ['--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', ...(opts.args ?? [])],
       viewport: { width: 1280, height: 1000 },
     });
   } catch (err) {
