@@ -1,3 +1,4 @@
+import { GEMM_ACCUMULATE, GEMM_RELU } from '../backend/kernel-exports.js';
 import { runtime, threadPool } from '../backend/runtime.js';
 import { argError } from '../errors.js';
 import { allocTensor, Tensor } from '../tensor.js';
@@ -37,7 +38,7 @@ export function gemm(m: number, n: number, k: number, a: number, transposeA: boo
   c: number, opts: { bias?: number; accumulate?: boolean; relu?: boolean } = {}): void {
   const rt = runtime();
   const s = gemmStrides(transposeA ? k : m, transposeA ? m : k, transposeA, transposeB ? n : k, transposeB ? k : n, transposeB);
-  const flags = (opts.accumulate ? 1 : 0) | (opts.relu ? 2 : 0);
+  const flags = (opts.accumulate ? GEMM_ACCUMULATE : 0) | (opts.relu ? GEMM_RELU : 0);
   const bias = opts.bias ?? 0;
   const pool = m * n * k >= PARALLEL_MIN_WORK ? threadPool() : undefined;
   const T = pool?.size ?? 1;
