@@ -1,5 +1,7 @@
 import { defineConfig, type Options } from 'tsup';
-import { copyFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { transformSync } from 'esbuild';
+import { basename, dirname } from 'node:path';
 
 // The browser/edge build: node:-free (file-node.ts → a fetch-based loader), minified ESM in
 // dist/browser/, with the wasm either beside it (dist/wasm/, found by import.meta.url) or inlined.
@@ -23,18 +25,86 @@ export function wasmUrl(variant, threads) {
     });
   },
 });
+// The browser/edge builds, both minified ESM from src/browser/entry.ts:
+// - dist/browser/simdcnn.js (+ chunks beside it): code-split so what a page loads up front (the
+//   entry and the chunks it imports statically: "the core") holds only what every page may need;
+//   the optional parts (the WebGPU backend, the worker-model starter and host, MNIST downloading)
+//   are chunks fetched by a dynamic import on first use. Chunk names are stable and unhashed
+//   (dist/browser/<name>.js), so a module list (workerd) or a copy step can name them.
+// - dist/browser/simdcnn.inline.js: one self-contained file (splitting off, the wasm inlined as
+//   data: URLs) for a plain <script type="module"> or a CDN, at the cost of size.
+// The thread pool's worker is source text (a Blob URL in browsers): minify it like the code around it.
+const minifyWorkerSource = {
+  name: 'simdcnn-worker-source',
+  setup(build: any) {
+    build.onLoad({ filter: /\/backend\/worker-source\.ts$/ }, (args: { path: string }) => {
+      const src = readFileSync(args.path, 'utf8');
+      const m = /String\.raw`([^`]*)`/.exec(src);
+      if (!m || m[1].includes('${')) throw new Error('worker-source.ts: expected one String.raw`...` literal without substitutions');
+      // No format: a classic script, so its top-level names (start) are kept.
+      const min = transformSync(m[1], { minify: true, target: 'es2022' }).code;
+      return { loader: 'js', contents: `export const WORKER_SOURCE = ${JSON.stringify(min)};` };
+    });
+  },
+};
+
+// esbuild puts shared code in chunks by WHICH entry points reach it, and each dynamically imported
+// module is an entry point: the WebGPU module and the worker module each reach a different slice
+// of the core, so the core would come out as several shared chunks (one per combination, all named
+// 'chunk', hence hashed). So each dynamic import target is wrapped to also re-export the public API
+// (as `__core`, unused): every core file is then reached by every entry point and the core is the
+// entry plus ONE shared chunk, simdcnn-chunk.js; the optional parts are simdcnn-<name>.js. The
+// namespace object that costs lives in the lazy chunk (a wrapper per lazy module), not in the core.
+const LAZY_NAMES: Record<string, string> = { 'webgpu/lazy.ts': 'webgpu', 'browser/worker-impl.ts': 'worker' };
+const oneCoreChunk = {
+  name: 'simdcnn-one-core-chunk',
+  setup(build: any) {
+    const index = new URL('./src/index.ts', import.meta.url).pathname;
+    build.onResolve({ filter: /.*/ }, async (args: any) => {
+      if (args.kind !== 'dynamic-import') return undefined;
+      const r = await build.resolve(args.path, { kind: 'import-statement', resolveDir: args.resolveDir, importer: args.importer });
+      if (r.errors.length) return { errors: r.errors };
+      const name = LAZY_NAMES[`${basename(dirname(r.path))}/${basename(r.path)}`] ?? basename(r.path).replace(/\.[jt]s$/, '');
+      return { path: `${dirname(r.path)}/${name}`, namespace: 'simdcnn-lazy', pluginData: r.path };
+    });
+    build.onLoad({ filter: /.*/, namespace: 'simdcnn-lazy' }, (args: any) => ({
+      loader: 'js',
+      resolveDir: dirname(args.pluginData),
+      contents: `export * from ${JSON.stringify(args.pluginData)};\nexport * as __core from ${JSON.stringify(`simdcnn-core:${args.path}`)};\n`,
+    }));
+    build.onResolve({ filter: /^simdcnn-core:/ }, (args: any) => ({ path: args.path.slice('simdcnn-core:'.length), namespace: 'simdcnn-core' }));
+    build.onLoad({ filter: /.*/, namespace: 'simdcnn-core' }, () => ({ loader: 'js', resolveDir: dirname(index), contents: `export * from ${JSON.stringify(index)};\n` }));
+  },
+};
+
+// The split build's chunk set changes as code moves: start from an empty set (the inline build,
+// written at the same time, is left alone).
+const dropStaleChunks = {
+  name: 'simdcnn-drop-stale-chunks',
+  setup(build: any) {
+    build.onStart(() => {
+      mkdirSync('dist/browser', { recursive: true });
+      for (const f of readdirSync('dist/browser')) if (/\.js(\.map)?$/.test(f) && !f.startsWith('simdcnn.inline.')) rmSync(`dist/browser/${f}`);
+    });
+  },
+};
+
 const browser = (inline: boolean): Options => ({
-  entry: { [inline ? 'browser/simdcnn.inline' : 'browser/simdcnn']: 'src/index.ts' },
+  entry: { [inline ? 'simdcnn.inline' : 'simdcnn']: 'src/browser/entry.ts' },
+  outDir: 'dist/browser',
   format: ['esm'],
   sourcemap: true,
   clean: false,
   minify: true,
   target: 'es2022',
   platform: 'browser',
-  // One file, no chunks: workerd and plain <script type="module"> users list or load exactly one
-  // module (splitting would move the WebGPU backend, a dynamic import, into a hashed chunk).
-  splitting: false,
-  esbuildPlugins: [swap(inline)],
+  splitting: !inline,
+  esbuildOptions(o) {
+    // No hash: the shared chunk is simdcnn-chunk.js... see oneCoreChunk for why there is one; a
+    // second would collide and fail the build rather than ship under a hashed name.
+    o.chunkNames = 'simdcnn-[name]';
+  },
+  esbuildPlugins: [swap(inline), minifyWorkerSource, ...(inline ? [] : [dropStaleChunks, oneCoreChunk])],
   onSuccess: inline ? undefined : async () => {
     mkdirSync('dist/wasm', { recursive: true });
     for (const f of readdirSync('wasm')) if (f.endsWith('.wasm')) copyFileSync(`wasm/${f}`, `dist/wasm/${f}`);

@@ -105,7 +105,8 @@ describe('edge runtimes: batch-1 inference of a saved model matches Node', () =>
     mkdirSync(join(w, 'dist', 'wasm'), { recursive: true });
     cpSync(join(root, 'examples', 'edge', 'workerd'), ex, { recursive: true });
     cpSync(modelDir, join(ex, 'model'), { recursive: true });
-    copyFileSync(join(root, 'dist', 'browser', 'simdcnn.js'), join(w, 'dist', 'browser', 'simdcnn.js'));
+    // The whole browser build as npm ships it; config.capnp names the modules workerd may load.
+    cpSync(join(root, 'dist', 'browser'), join(w, 'dist', 'browser'), { recursive: true });
     copyFileSync(join(root, 'dist', 'wasm', 'simdcnn-simd.wasm'), join(w, 'dist', 'wasm', 'simdcnn-simd.wasm'));
     const port = await freePort();
     const t0 = performance.now();

@@ -63,25 +63,6 @@ const wasmBackend: Backend = {
   upload: (t) => t,
 };
 
-function webgpuBackend(ctx: GpuContext): Backend {
-  const gpu = gpuModule!.ops;
-  return {
-    name: 'webgpu',
-    description: ctx.description,
-    matMul: (a, b, ta, tb) => gpu.matMul(ctx, a, b, ta, tb),
-    conv2d: (x, f, s, p, df, d, r) => gpu.conv2d(ctx, x, f, s, p, df, d, r),
-    conv2DBackpropInput: (xs, dy, f, s, p, df, r) => gpu.conv2DBackpropInput(ctx, xs, dy, f, s, p, df, r),
-    conv2DBackpropFilter: (x, dy, fs, s, p, df, r) => gpu.conv2DBackpropFilter(ctx, x, dy, fs, s, p, df, r),
-    maxPool: (x, f, s, p, r) => gpu.maxPool(ctx, x, f, s, p, r),
-    avgPool: (x, f, s, p, r) => gpu.avgPool(ctx, x, f, s, p, r),
-    relu: (x) => gpu.relu(ctx, x),
-    sigmoid: (x) => gpu.sigmoid(ctx, x),
-    tanh: (x) => gpu.tanh(ctx, x),
-    softmax: (x, dim) => gpu.softmax(ctx, x, dim),
-    upload: (t) => gpu.upload(ctx, t),
-  };
-}
-
 let choice: BackendChoice = 'auto';
 let resolved = false;
 let ctx: GpuContext | undefined;
@@ -114,7 +95,7 @@ export function setBackend(name: BackendChoice = 'auto', opts: WebGpuOptions = {
       release();
       return 'wasm';
     }
-    if (ctx && !ctx.lostReason && (name === 'webgpu' || !ctx.isFallbackAdapter)) return (current = webgpuBackend(ctx)).name;
+    if (ctx && !ctx.lostReason && (name === 'webgpu' || !ctx.isFallbackAdapter)) return (current = gpuModule!.webgpuBackend(ctx)).name;
     release();
     if (name === 'auto') {
       // In Node, 'auto' never loads Dawn (the optional package is for asking explicitly).
@@ -129,7 +110,7 @@ export function setBackend(name: BackendChoice = 'auto', opts: WebGpuOptions = {
     } else {
       ctx = await (await loadGpu()).GpuContext.create("setBackend('webgpu')", { allowFallbackAdapter: true, ...opts });
     }
-    current = webgpuBackend(ctx);
+    current = gpuModule!.webgpuBackend(ctx);
     return 'webgpu';
   };
   pending = (pending ?? Promise.resolve('wasm' as BackendName)).catch(() => 'wasm' as BackendName).then(run);

@@ -13,7 +13,7 @@ import { tensor, type Tensor } from '../tensor.js';
 import { fromMemory } from './from-memory.js';
 import type { CallbackName, Request, WireArray, WireX, WireY } from './protocol.js';
 
-interface Scope {
+export interface HostScope {
   postMessage(msg: unknown, transfer?: Transferable[]): void;
   onmessage: ((e: MessageEvent) => unknown) | null;
 }
@@ -31,7 +31,7 @@ function free(...v: unknown[]): void {
 const CALLBACKS: CallbackName[] = ['onTrainBegin', 'onTrainEnd', 'onEpochBegin', 'onEpochEnd', 'onBatchBegin', 'onBatchEnd'];
 
 /** Serves one model in this worker. Called by the worker-model bootstrap; not for direct use. */
-export function hostWorkerModel(scope: Scope = globalThis as unknown as Scope): void {
+export function hostWorkerModel(scope: HostScope = globalThis as unknown as HostScope): void {
   let model: Sequential | undefined;
   const need = (op: string): Sequential => {
     if (!model) throw new Error(`${op}: the worker has no model (internal error: load first)`);

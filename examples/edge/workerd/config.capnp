@@ -1,6 +1,8 @@
 # workerd serve config.capnp   (then POST a digit to http://127.0.0.1:8787/)
-# Paths are relative to this file: the browser build of simdcnn (npm run build), its plain-SIMD
-# kernels, and a saved model (model.save('model') writes model/model.json + model/weights.bin).
+# Paths are relative to this file: the browser build of simdcnn (npm run build) — its core is two
+# modules, simdcnn.js and the chunk it imports, simdcnn-chunk.js (the optional chunks, WebGPU and
+# workers, are never loaded here) — its plain-SIMD kernels, and a saved model
+# (model.save('model') writes model/model.json + model/weights.bin).
 using Workerd = import "/workerd/workerd.capnp";
 
 const config :Workerd.Config = (
@@ -12,6 +14,7 @@ const mnistWorker :Workerd.Worker = (
   modules = [
     (name = "worker.js", esModule = embed "worker.js"),
     (name = "simdcnn.js", esModule = embed "../../../dist/browser/simdcnn.js"),
+    (name = "simdcnn-chunk.js", esModule = embed "../../../dist/browser/simdcnn-chunk.js"),
     (name = "simdcnn-simd.wasm", wasm = embed "../../../dist/wasm/simdcnn-simd.wasm"),
     (name = "model/model.json", json = embed "model/model.json"),
     (name = "model/weights.bin", data = embed "model/weights.bin"),
