@@ -1,0 +1,95 @@
+// Size budgets of what ships to browsers (sizes are deterministic for a given source, so this is a
+// plain assertion): the browser build's core — the entry dist/browser/simdcnn.js plus every chunk
+// it imports statically, found by parsing the built files (bench/peers/sizes.mjs, which the peers
+// benchmark reports too) — stays under 100 KiB minified; the optional parts (WebGPU, the
+// worker-model code) stay out of it; each wasm build stays under 64 KiB; the inline build stays
+// one self-contained file.
+import { describe, expect, it } from 'vitest';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+// @ts-expect-error plain .mjs script without types
+import { browserCoreFiles } from '../bench/peers/sizes.mjs';
+
+const root = join(import.meta.dirname, '..');
+const browserDir = join(root, 'dist', 'browser');
+const CORE_BUDGET = 100 * 1024;
+const WASM_BUDGET = 64 * 1024;
+
+function built(file: string): string {
+  const p = join(root, file);
+  if (!existsSync(p)) throw new Error(`${file} is missing: run npm run build first (npm test does)`);
+  return p;
+}
+
+/** Relative specifiers a minified ESM file imports statically / dynamically. */
+function specifiers(code: string): { static: string[]; dynamic: string[] } {
+  const dynamic = [...code.matchAll(/\bimport\(\s*["'](\.\/[^"']+)["']\s*\)/g)].map((m) => m[1]);
+  const stat = [...code.matchAll(/(?:\bfrom\s*|\bimport\s*)["'](\.\/[^"']+)["']/g)].map((m) => m[1]);
+  return { static: [...new Set(stat)], dynamic: [...new Set(dynamic)] };
+}
+
+describe('size budgets', () => {
+  const entry = built('dist/browser/simdcnn.js');
+  const core: string[] = browserCoreFiles(entry);
+  const rows = (files: string[]) => files.map((f) => {
+    const b = readFileSync(f);
+    return { file: basename(f), bytes: b.length, gzip: gzipSync(b, { level: 9 }).length };
+  });
+
+  it(`browser core (entry + static chunks) < ${CORE_BUDGET} bytes minified`, () => {
+    const all = readdirSync(browserDir).filter((f) => f.endsWith('.js') && !f.includes('.inline.'));
+    const lazy = all.filter((f) => !core.some((c) => basename(c) === f)).map((f) => join(browserDir, f));
+    const c = rows(core), l = rows(lazy);
+    const sum = (r: { bytes: number; gzip: number }[], k: 'bytes' | 'gzip') => r.reduce((a, x) => a + x[k], 0);
+    console.log(`browser core: ${c.map((r) => `${r.file} ${r.bytes} B (${r.gzip} gzip)`).join(' + ')} = ${sum(c, 'bytes')} B (${sum(c, 'gzip')} gzip); ` +
+      `lazy: ${l.map((r) => `${r.file} ${r.bytes} B (${r.gzip} gzip)`).join(', ')}`);
+    expect(core[0]).toBe(entry);
+    expect(sum(c, 'bytes')).toBeLessThan(CORE_BUDGET);
+  });
+
+  it('the core is closed under static imports; dynamic imports point outside it, at built chunks', () => {
+    const names = new Set(core.map((f) => basename(f)));
+    // The same closure found a second way (the import specifiers in the minified text) must agree.
+    const closure = new Set(['simdcnn.js']);
+    const dynamicTargets = new Set<string>();
+    for (const f of closure) {
+      const s = specifiers(readFileSync(join(browserDir, f), 'utf8'));
+      for (const x of s.static) closure.add(basename(x));
+      for (const x of s.dynamic) dynamicTargets.add(basename(x));
+    }
+    expect([...closure].sort()).toEqual([...names].sort());
+    expect(closure.size).toBeGreaterThan(1);
+    // The optional parts: loaded only on setBackend('webgpu'|'auto') and createWorkerModel/hostWorkerModel.
+    expect([...dynamicTargets].sort()).toEqual(['simdcnn-webgpu.js', 'simdcnn-worker.js']);
+    for (const t of dynamicTargets) {
+      expect(names.has(t), `${t} is imported dynamically but also in the core`).toBe(false);
+      expect(existsSync(join(browserDir, t)), t).toBe(true);
+    }
+    // What they hold stays out of the core: WGSL kernels, the worker host.
+    const coreText = core.map((f) => readFileSync(f, 'utf8')).join('\n');
+    expect(coreText).not.toContain('@compute');
+    expect(coreText).not.toContain('hostReady');
+    expect(readFileSync(join(browserDir, 'simdcnn-webgpu.js'), 'utf8')).toContain('@compute');
+    expect(readFileSync(join(browserDir, 'simdcnn-worker.js'), 'utf8')).toContain('hostReady');
+  });
+
+  it('the inline build is one file: no relative imports, the wasm inlined', () => {
+    const code = readFileSync(built('dist/browser/simdcnn.inline.js'), 'utf8');
+    const s = specifiers(code);
+    expect(s.static).toEqual([]);
+    expect(s.dynamic).toEqual([]);
+    expect(code.match(/data:application\/wasm;base64,/g)?.length).toBe(1);
+    expect(code).not.toContain('.wasm');
+  });
+
+  it(`each wasm build < ${WASM_BUDGET} bytes`, () => {
+    const wasm = readdirSync(join(root, 'wasm')).filter((f) => f.endsWith('.wasm')).sort();
+    expect(wasm).toEqual(['simdcnn-relaxed-threads.wasm', 'simdcnn-relaxed.wasm', 'simdcnn-simd-threads.wasm', 'simdcnn-simd.wasm']);
+    for (const f of wasm) {
+      const n = readFileSync(join(root, 'wasm', f)).length;
+      console.log(`${f}: ${n} B`);
+      expect(n, f).toBeLessThan(WASM_BUDGET);
+    }
+  });
+});
