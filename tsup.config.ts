@@ -25,14 +25,6 @@ export function wasmUrl(variant, threads) {
     });
   },
 });
-// The browser/edge builds, both minified ESM from src/browser/entry.ts:
-// - dist/browser/simdcnn.js (+ chunks beside it): code-split so what a page loads up front (the
-//   entry and the chunks it imports statically: "the core") holds only what every page may need;
-//   the optional parts (the WebGPU backend, the worker-model starter and host, MNIST downloading)
-//   are chunks fetched by a dynamic import on first use. Chunk names are stable and unhashed
-//   (dist/browser/<name>.js), so a module list (workerd) or a copy step can name them.
-// - dist/browser/simdcnn.inline.js: one self-contained file (splitting off, the wasm inlined as
-//   data: URLs) for a plain <script type="module"> or a CDN, at the cost of size.
 // The thread pool's worker is source text (a Blob URL in browsers): minify it like the code around it.
 const minifyWorkerSource = {
   name: 'simdcnn-worker-source',
@@ -89,6 +81,15 @@ const dropStaleChunks = {
   },
 };
 
+// The browser/edge builds, both minified ESM from src/browser/entry.ts:
+// - dist/browser/simdcnn.js (+ chunks beside it): code-split so what a page loads up front (the
+//   entry and the chunks it imports statically: "the core") holds only what every page may need;
+//   the optional parts (the WebGPU backend; the worker-model starter, protocol and host) are
+//   chunks fetched by a dynamic import on first use. Chunk names are stable and unhashed
+//   (simdcnn-chunk.js, simdcnn-webgpu.js, simdcnn-worker.js), so a module list (workerd) can name
+//   them. test/size-budget.test.ts keeps the core under 100 KiB.
+// - dist/browser/simdcnn.inline.js: one self-contained file (splitting off, the wasm inlined as
+//   data: URLs) for setups that want exactly one file and no .wasm to serve, at the cost of size.
 const browser = (inline: boolean): Options => ({
   entry: { [inline ? 'simdcnn.inline' : 'simdcnn']: 'src/browser/entry.ts' },
   outDir: 'dist/browser',
@@ -100,8 +101,8 @@ const browser = (inline: boolean): Options => ({
   platform: 'browser',
   splitting: !inline,
   esbuildOptions(o) {
-    // No hash: the shared chunk is simdcnn-chunk.js... see oneCoreChunk for why there is one; a
-    // second would collide and fail the build rather than ship under a hashed name.
+    // No hash. There is one shared chunk (simdcnn-chunk.js, see oneCoreChunk); a second would
+    // collide with it and fail the build rather than ship under a hashed name.
     o.chunkNames = 'simdcnn-[name]';
   },
   esbuildPlugins: [swap(inline), minifyWorkerSource, ...(inline ? [] : [dropStaleChunks, oneCoreChunk])],
