@@ -14,6 +14,9 @@
 //   [0] h  [1] w  [2] c  [3] kh  [4] kw  [5] strideH  [6] strideW  [7] dilH  [8] dilW
 //   [9] padTop  [10] padLeft  [11] outH  [12] outW  [13] outC  [14] chunk (images per chunk)
 //   [15] padBottom  [16] padRight
+//   [17..24] a max pooling fused after the convolution (0 in [17]: none): poolH poolW strideH
+//   strideW padTop padLeft outH outW. Its window runs over the chunk's convolution output in
+//   scratch, so the full-size activation never goes through memory (conv1's is 2.8 MB at batch 32).
 // Layouts: x NHWC [n, h, w, c]; w HWIO = [K × outC] row-major with K = kh·kw·c; y, dy NHWC
 // [n, outH, outW, outC]; dw [K × outC]; db [outC]. `n0` is the slice's first image and `count` its
 // images. scratch: convScratchBytes(geom) bytes, 16-byte aligned, owned by the calling thread.
@@ -21,6 +24,7 @@
 import { fmadd } from './simd';
 import { packB, storeRow, NR } from './pack';
 import { biasGrad, reluBackward } from './activations';
+import { maxPoolForward } from './pool';
 
 const MR: i32 = 6;
 
@@ -105,7 +109,8 @@ class Plan {
   h: i32; w: i32; c: i32; kh: i32; kw: i32; sh: i32; sw: i32; dh: i32; dw: i32;
   pt: i32; pl: i32; pb: i32; pr: i32; outH: i32; outW: i32; outC: i32; chunk: i32;
   hp: i32; wp: i32; padded: bool; K: i32; pixels: i32;
-  packed: usize; pad: usize; dyPack: usize; pix: usize; offK: usize; ident: usize;
+  ph: i32; pw: i32; psh: i32; psw: i32; ppt: i32; ppl: i32; pOutH: i32; pOutW: i32;
+  convOut: usize; packed: usize; pad: usize; dyPack: usize; pix: usize; offK: usize; ident: usize;
   ra: usize; rc: usize; cols: usize; tile: usize;
 }
 
@@ -121,6 +126,8 @@ function readGeometry(p: Plan, geom: usize): void {
   p.wp = p.pl + p.w + p.pr;
   p.K = p.kh * p.kw * p.c;
   p.pixels = p.outH * p.outW;
+  p.ph = g(geom, 17); p.pw = g(geom, 18); p.psh = g(geom, 19); p.psw = g(geom, 20);
+  p.ppt = g(geom, 21); p.ppl = g(geom, 22); p.pOutH = g(geom, 23); p.pOutW = g(geom, 24);
 }
 
 /** Lays the regions out from `o` (recording them in p); returns the end. One layout for both uses. */
@@ -128,6 +135,7 @@ function layout(p: Plan, o: usize): usize {
   const n8 = (p.outC + NR - 1) & ~(NR - 1);
   const k8 = (p.K + NR - 1) & ~(NR - 1);
   const q = p.chunk * p.pixels;
+  p.convOut = o; o += p.ph ? align16(<usize>(q * p.outC) << 2) : 0;
   p.packed = o; o += align16(<usize>max(p.K * n8, p.outC * k8) << 2);
   p.pad = o; o += p.padded ? align16(<usize>(p.chunk * p.hp * p.wp * p.c) << 2) : 0;
   p.dyPack = o; o += align16(<usize>(q * NR) << 2);
@@ -229,9 +237,36 @@ function regularRows(dst: usize, stride: i32, mr: i32): void {
   for (let i = 0; i < MR; i++) store<i32>(dst + (<usize>i << 2), min(i, mr - 1) * stride);
 }
 
-/** y[n0 .. n0+count) = conv(x, w) (+ bias) (ReLU if relu ≠ 0). bias = 0 for none. */
+/**
+ * dConv for nb images at dst (outImage bytes each, zeroed here) from the pooled gradient gy: each
+ * pooled element adds its gradient at its argmax (an index within its image); under ReLU only where
+ * the pooled output is > 0.
+ */
+function unpool(dst: usize, gy: usize, py: usize, argmax: usize, nb: i32, outImage: usize, pooledImage: i32, relu: i32): void {
+  memory.fill(dst, 0, <usize>nb * outImage);
+  for (let n = 0; n < nb; n++) {
+    const img = dst + <usize>n * outImage;
+    for (let e = 0; e < pooledImage; e++) {
+      const o = <usize>e << 2;
+      if (relu && !(load<f32>(py + o) > 0)) continue;
+      const d = img + (<usize>load<i32>(argmax + o) << 2);
+      store<f32>(d, load<f32>(d) + load<f32>(gy + o));
+    }
+    const step = <usize>pooledImage << 2;
+    gy += step;
+    py += step;
+    argmax += step;
+  }
+}
+
+/**
+ * y[n0 .. n0+count) = conv(x, w) (+ bias) (ReLU if relu ≠ 0). bias = 0 for none.
+ * With poolY ≠ 0 (and a pooling in geom) y is not written: each chunk's output is max-pooled from
+ * scratch into poolY [n, pOutH, pOutW, outC], with the per-image argmax (as maxPoolForward) into
+ * poolArgmax when that is ≠ 0.
+ */
 export function convForwardSlice(geom: usize, x: usize, w: usize, bias: usize, y: usize, relu: i32,
-  n0: i32, count: i32, scratch: usize): void {
+  n0: i32, count: i32, scratch: usize, poolY: usize, poolArgmax: usize): void {
   const p = plan(geom, scratch);
   const K = p.K, outC = p.outC;
   packB(w, outC, 1, 0, K, 0, outC, p.packed);
@@ -246,7 +281,8 @@ export function convForwardSlice(geom: usize, x: usize, w: usize, bias: usize, y
       src = p.pad;
     }
     fillPixels(p, nb);
-    const dst = y + <usize>(n0 + b) * outImage;
+    const pooled = poolY != 0 && p.ph != 0;
+    const dst = pooled ? p.convOut : y + <usize>(n0 + b) * outImage;
     const Q = nb * p.pixels;
     for (let j0 = 0; j0 < outC; j0 += NR) {
       const nr = min(NR, outC - j0);
@@ -259,6 +295,11 @@ export function convForwardSlice(geom: usize, x: usize, w: usize, bias: usize, y
           dst + (<usize>(q0 * outC + j0) << 2), p.rc, mr, nr, 0, 0, biasJ, relu, p.tile);
       }
     }
+    if (pooled) {
+      const pooledImage = <usize>(p.pOutH * p.pOutW * outC) << 2;
+      maxPoolForward(nb, p.outH, p.outW, outC, p.ph, p.pw, p.psh, p.psw, p.ppt, p.ppl, p.pOutH, p.pOutW,
+        p.convOut, poolY + <usize>(n0 + b) * pooledImage, poolArgmax ? poolArgmax + <usize>(n0 + b) * pooledImage : 0);
+    }
   }
 }
 
@@ -266,9 +307,13 @@ export function convForwardSlice(geom: usize, x: usize, w: usize, bias: usize, y
  * The backward pass over images [n0, n0+count): with relu ≠ 0, dy is first masked in place by
  * y > 0; then dw (+)= Σ x-patch·dy and db (+)= Σ dy (accumulate = 0 overwrites them on the first
  * chunk), and, if dx ≠ 0, dx = the scatter of dy·wᵀ for these images (overwritten). db = 0 skips the bias.
+ * With poolY ≠ 0 (the fused pooling of convForwardSlice): dy is the gradient of the POOLED output,
+ * and each chunk's convolution gradient is built in scratch by routing it to poolArgmax (masked by
+ * poolY > 0 under ReLU: max commutes with ReLU, so that is y > 0 at the winning tap); y is unused.
  */
 export function convBackwardSlice(geom: usize, x: usize, w: usize, y: usize, dy: usize, relu: i32,
-  dx: usize, dw: usize, db: usize, accumulate: i32, n0: i32, count: i32, scratch: usize): void {
+  dx: usize, dw: usize, db: usize, accumulate: i32, n0: i32, count: i32, scratch: usize,
+  poolY: usize, poolArgmax: usize): void {
   const p = plan(geom, scratch);
   const K = p.K, outC = p.outC;
   // op(B) = wᵀ [outC × K], packed once into 8-column panels of k.
@@ -280,9 +325,16 @@ export function convBackwardSlice(geom: usize, x: usize, w: usize, y: usize, dy:
     const nb = min(p.chunk, count - b);
     const Q = nb * p.pixels;
     const xb = x + <usize>(n0 + b) * inImage;
-    const dyb = dy + <usize>(n0 + b) * outImage;
+    let dyb = dy + <usize>(n0 + b) * outImage;
     const acc = b > 0 ? 1 : accumulate;
-    if (relu) reluBackward(Q * outC, y + <usize>(n0 + b) * outImage, dyb, dyb);
+    if (poolY != 0 && p.ph != 0) {
+      const pooledImage = p.pOutH * p.pOutW * outC;
+      const at0 = <usize>((n0 + b) * pooledImage) << 2;
+      unpool(p.convOut, dy + at0, poolY + at0, poolArgmax + at0, nb, outImage, pooledImage, relu);
+      dyb = p.convOut;
+    } else if (relu) {
+      reluBackward(Q * outC, y + <usize>(n0 + b) * outImage, dyb, dyb);
+    }
     if (db) biasGrad(Q, outC, dyb, db, acc);
     let src = xb;
     if (p.padded) {
