@@ -1,72 +1,390 @@
-// Convolution passes over a slice of a batch, chunk by chunk, in one call per thread.
+// Direct convolution passes over a slice of a batch: one call per thread per layer pass.
 //
-// The plain passes build im2col for the whole batch (35 MB for the CNN's conv2 at batch 256: more
-// than the L3) and then multiply; these fuse the two per chunk of images sized so the chunk's col
-// stays in the core's L2, and one call covers a thread's whole slice (no dispatch per step).
+// No im2col matrix. A 6×8 micro-kernel like gemm.ts's reads its six A rows through six byte offsets
+// and each reduction step through a table of offsets, so it reads the input image where it lies
+// (XNNPACK's indirect GEMM, with offset tables instead of an indirection buffer of pointers):
+//   forward  y[q, :]   = Σ_k x[pix(q) + off(k)] · W[k, :]      rows q = output pixels, k = (ky, kx, c)
+//   dW       dW[k, :] += Σ_q x[pix(q) + off(k)] · dy[q, :]     rows k, reduction over the pixels
+//   dX       dx[pix(q) + off(k)] += Σ_o dy[q, o] · W[k, o]     rows q, scattered by the epilogue (col2im fused)
+// where pix(q) is the byte offset of output pixel q's receptive field in the (zero-padded) input
+// and off(k) the offset of tap/channel k inside it. Exact FLOPs (no work on padding); the im2col
+// write + re-read (and packing of colᵀ) that dominated the old passes is gone.
 //
-// Geometry (`geom`, 16 i32, 4-byte aligned), written once per plan by TypeScript:
+// Geometry (`geom`, 20 i32, 4-byte aligned), written once per plan by TypeScript:
 //   [0] h  [1] w  [2] c  [3] kh  [4] kw  [5] strideH  [6] strideW  [7] dilH  [8] dilW
 //   [9] padTop  [10] padLeft  [11] outH  [12] outW  [13] outC  [14] chunk (images per chunk)
+//   [15] padBottom  [16] padRight
+//   [17..24] a max pooling fused after the convolution (0 in [17]: none): poolH poolW strideH
+//   strideW padTop padLeft outH outW. Its window runs over the chunk's convolution output in
+//   scratch, so the full-size activation never goes through memory (conv1's is 2.8 MB at batch 32).
 // Layouts: x NHWC [n, h, w, c]; w HWIO = [K × outC] row-major with K = kh·kw·c; y, dy NHWC
 // [n, outH, outW, outC]; dw [K × outC]; db [outC]. `n0` is the slice's first image and `count` its
-// images. col: chunk·outH·outW·K floats of this thread's scratch; gemmScratch: gemmScratchBytes().
+// images. scratch: convScratchBytes(geom) bytes, 16-byte aligned, owned by the calling thread.
 
-import { im2col, col2im } from './im2col';
-import { sgemm, GEMM_ACCUMULATE, GEMM_RELU } from './gemm';
+import { fmadd } from './simd';
+import { packB, storeRow, NR } from './pack';
 import { biasGrad, reluBackward } from './activations';
+import { maxPoolForward } from './pool';
+
+const MR: i32 = 6;
 
 // @ts-ignore: decorator
 @inline function g(geom: usize, i: i32): i32 {
   return load<i32>(geom + (<usize>i << 2));
 }
 
-/** y[n0 .. n0+count) = conv(x, w) (+ bias) (ReLU if relu ≠ 0). bias = 0 for none. */
+// @ts-ignore: decorator
+@inline function at(table: usize, i: i32): usize {
+  return <usize>load<i32>(table + (<usize>i << 2));
+}
+
+// @ts-ignore: decorator
+@inline function align16(n: usize): usize {
+  return (n + 15) & ~<usize>15;
+}
+
+/**
+ * 6×8 tile: acc[i, :] = Σ_p A(i, p) · B(p, :), with A(i, p) at a + ra[i] + offs[p] (offs: kc i32 byte
+ * offsets) and B's row p at pb + p·bStep. Row i is then stored at c + rc[i] (+ cols[j] for column j
+ * when cols ≠ 0, else 4·j), with beta/bias/ReLU as in the GEMM. ra, rc: 6 i32 byte offsets (ra[0] = 0;
+ * rows past mr repeat the last valid row so every load stays in bounds).
+ * One flat loop with the offsets read from a table: a nested segment loop here made V8 spill the
+ * twelve accumulators (measured: half the speed).
+ */
+function micro(a: usize, ra: usize, offs: usize, kc: i32, pb: usize, bStep: usize, c: usize, rc: usize,
+  mr: i32, nr: i32, cols: usize, beta: i32, bias: usize, relu: i32, tile: usize): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  let c40 = f32x4.splat(0), c41 = f32x4.splat(0), c50 = f32x4.splat(0), c51 = f32x4.splat(0);
+  const r1 = at(ra, 1), r2 = at(ra, 2), r3 = at(ra, 3), r4 = at(ra, 4), r5 = at(ra, 5);
+  for (let p = 0; p < kc; p++) {
+    const pa = a + <usize>load<i32>(offs);
+    const b0 = v128.load(pb);
+    const b1 = v128.load(pb, 16);
+    let v = v128.load32_splat(pa);
+    c00 = fmadd(v, b0, c00); c01 = fmadd(v, b1, c01);
+    v = v128.load32_splat(pa + r1);
+    c10 = fmadd(v, b0, c10); c11 = fmadd(v, b1, c11);
+    v = v128.load32_splat(pa + r2);
+    c20 = fmadd(v, b0, c20); c21 = fmadd(v, b1, c21);
+    v = v128.load32_splat(pa + r3);
+    c30 = fmadd(v, b0, c30); c31 = fmadd(v, b1, c31);
+    v = v128.load32_splat(pa + r4);
+    c40 = fmadd(v, b0, c40); c41 = fmadd(v, b1, c41);
+    v = v128.load32_splat(pa + r5);
+    c50 = fmadd(v, b0, c50); c51 = fmadd(v, b1, c51);
+    offs += 4;
+    pb += bStep;
+  }
+  if (mr == MR && nr == NR && cols == 0) {
+    storeRow(c, c00, c01, beta, bias, relu);
+    storeRow(c + at(rc, 1), c10, c11, beta, bias, relu);
+    storeRow(c + at(rc, 2), c20, c21, beta, bias, relu);
+    storeRow(c + at(rc, 3), c30, c31, beta, bias, relu);
+    storeRow(c + at(rc, 4), c40, c41, beta, bias, relu);
+    storeRow(c + at(rc, 5), c50, c51, beta, bias, relu);
+    return;
+  }
+  v128.store(tile, c00); v128.store(tile, c01, 16);
+  v128.store(tile, c10, 32); v128.store(tile, c11, 48);
+  v128.store(tile, c20, 64); v128.store(tile, c21, 80);
+  v128.store(tile, c30, 96); v128.store(tile, c31, 112);
+  v128.store(tile, c40, 128); v128.store(tile, c41, 144);
+  v128.store(tile, c50, 160); v128.store(tile, c51, 176);
+  for (let i = 0; i < mr; i++) {
+    const row = c + at(rc, i);
+    for (let j = 0; j < nr; j++) {
+      const dst = row + (cols ? at(cols, j) : <usize>j << 2);
+      let v = load<f32>(tile + (<usize>(i * NR + j) << 2));
+      if (beta) v += load<f32>(dst);
+      if (bias) v += load<f32>(bias + (<usize>j << 2));
+      if (relu) v = max(v, <f32>0);
+      store<f32>(dst, v);
+    }
+  }
+}
+
+/** The geometry and the per-thread scratch regions of one pass. */
+class Plan {
+  h: i32; w: i32; c: i32; kh: i32; kw: i32; sh: i32; sw: i32; dh: i32; dw: i32;
+  pt: i32; pl: i32; pb: i32; pr: i32; outH: i32; outW: i32; outC: i32; chunk: i32;
+  hp: i32; wp: i32; padded: bool; K: i32; pixels: i32;
+  ph: i32; pw: i32; psh: i32; psw: i32; ppt: i32; ppl: i32; pOutH: i32; pOutW: i32;
+  convOut: usize; packed: usize; pad: usize; dyPack: usize; pix: usize; offK: usize; ident: usize;
+  ra: usize; rc: usize; cols: usize; tile: usize;
+}
+
+const PLAN_BYTES: usize = 256;
+
+function readGeometry(p: Plan, geom: usize): void {
+  p.h = g(geom, 0); p.w = g(geom, 1); p.c = g(geom, 2); p.kh = g(geom, 3); p.kw = g(geom, 4);
+  p.sh = g(geom, 5); p.sw = g(geom, 6); p.dh = g(geom, 7); p.dw = g(geom, 8);
+  p.pt = g(geom, 9); p.pl = g(geom, 10); p.outH = g(geom, 11); p.outW = g(geom, 12); p.outC = g(geom, 13);
+  p.chunk = g(geom, 14); p.pb = g(geom, 15); p.pr = g(geom, 16);
+  p.padded = (p.pt | p.pl | p.pb | p.pr) != 0;
+  p.hp = p.pt + p.h + p.pb;
+  p.wp = p.pl + p.w + p.pr;
+  p.K = p.kh * p.kw * p.c;
+  p.pixels = p.outH * p.outW;
+  p.ph = g(geom, 17); p.pw = g(geom, 18); p.psh = g(geom, 19); p.psw = g(geom, 20);
+  p.ppt = g(geom, 21); p.ppl = g(geom, 22); p.pOutH = g(geom, 23); p.pOutW = g(geom, 24);
+}
+
+/** Lays the regions out from `o` (recording them in p); returns the end. One layout for both uses. */
+function layout(p: Plan, o: usize): usize {
+  const n8 = (p.outC + NR - 1) & ~(NR - 1);
+  const k8 = (p.K + NR - 1) & ~(NR - 1);
+  const q = p.chunk * p.pixels;
+  p.convOut = o; o += p.ph ? align16(<usize>(q * p.outC) << 2) : 0;
+  p.packed = o; o += align16(<usize>max(p.K * n8, p.outC * k8) << 2);
+  p.pad = o; o += p.padded ? align16(<usize>(p.chunk * p.hp * p.wp * p.c) << 2) : 0;
+  p.dyPack = o; o += align16(<usize>(q * NR) << 2);
+  p.pix = o; o += align16(<usize>(q + MR) << 2);
+  p.offK = o; o += align16(<usize>(p.K + NR) << 2);
+  p.ident = o; o += align16(<usize>p.outC << 2);
+  p.ra = o; o += 32;
+  p.rc = o; o += 32;
+  p.cols = o; o += 32;
+  p.tile = o; o += <usize>(MR * NR) << 2;
+  return o;
+}
+
+/** The plan at the start of scratch (its first PLAN_BYTES), regions after it. */
+function plan(geom: usize, scratch: usize): Plan {
+  const p = changetype<Plan>(scratch);
+  readGeometry(p, geom);
+  layout(p, scratch + PLAN_BYTES);
+  fillOffsets(p);
+  for (let i = 0; i < p.outC; i++) store<i32>(p.ident + (<usize>i << 2), i << 2);
+  return p;
+}
+
+/**
+ * Bytes of per-thread scratch the passes need for this geometry. `probe`: PLAN_BYTES of writable
+ * scratch to lay a plan out in (the layout is computed, not guessed, so the two never disagree).
+ */
+export function convScratchBytes(geom: usize, probe: usize): usize {
+  const p = changetype<Plan>(probe);
+  readGeometry(p, geom);
+  return layout(p, PLAN_BYTES);
+}
+
+/** Copies nb images into the zero-padded layout [nb, hp, wp, c] at p.pad. */
+function padImages(p: Plan, src: usize, nb: i32): void {
+  const rowIn = <usize>(p.w * p.c) << 2, rowOut = <usize>(p.wp * p.c) << 2;
+  const left = <usize>(p.pl * p.c) << 2;
+  memory.fill(p.pad, 0, <usize>(nb * p.hp) * rowOut);
+  for (let n = 0; n < nb; n++) {
+    const img = p.pad + <usize>(n * p.hp) * rowOut;
+    for (let y = 0; y < p.h; y++) {
+      memory.copy(img + <usize>(p.pt + y) * rowOut + left, src + <usize>(n * p.h + y) * rowIn, rowIn);
+    }
+  }
+}
+
+/** Copies the interior of the padded layout at p.pad back to nb unpadded images at dst. */
+function unpadImages(p: Plan, dst: usize, nb: i32): void {
+  const rowIn = <usize>(p.wp * p.c) << 2, rowOut = <usize>(p.w * p.c) << 2;
+  const left = <usize>(p.pl * p.c) << 2;
+  for (let n = 0; n < nb; n++) {
+    const img = p.pad + <usize>(n * p.hp) * rowIn;
+    for (let y = 0; y < p.h; y++) {
+      memory.copy(dst + <usize>(n * p.h + y) * rowOut, img + <usize>(p.pt + y) * rowIn + left, rowOut);
+    }
+  }
+}
+
+/** pix[q] = byte offset of output pixel q's receptive-field origin in the (padded) input, for nb images. */
+function fillPixels(p: Plan, nb: i32): void {
+  const img = p.hp * p.wp * p.c, row = p.sh * p.wp * p.c, col = p.sw * p.c;
+  let q = p.pix;
+  for (let n = 0; n < nb; n++) {
+    for (let oy = 0; oy < p.outH; oy++) {
+      const base = n * img + oy * row;
+      for (let ox = 0; ox < p.outW; ox++) {
+        store<i32>(q, (base + ox * col) << 2);
+        q += 4;
+      }
+    }
+  }
+}
+
+/** offK[k] = byte offset of reduction index k = (ky, kx, ci) inside a receptive field. */
+function fillOffsets(p: Plan): void {
+  let k = p.offK;
+  for (let ky = 0; ky < p.kh; ky++) {
+    for (let kx = 0; kx < p.kw; kx++) {
+      const base = (ky * p.dh * p.wp + kx * p.dw) * p.c;
+      for (let ci = 0; ci < p.c; ci++) {
+        store<i32>(k, (base + ci) << 2);
+        k += 4;
+      }
+    }
+  }
+}
+
+/** ra[i] = table[first + min(i, mr−1)] − table[first]: six row offsets, the last valid one repeated. */
+function rowOffsets(dst: usize, table: usize, first: i32, mr: i32): usize {
+  const base = load<i32>(table + (<usize>first << 2));
+  for (let i = 0; i < MR; i++) {
+    store<i32>(dst + (<usize>i << 2), load<i32>(table + (<usize>(first + min(i, mr - 1)) << 2)) - base);
+  }
+  return <usize>base;
+}
+
+/** ra[i] = min(i, mr−1)·stride: six rows of a row-major matrix. */
+function regularRows(dst: usize, stride: i32, mr: i32): void {
+  for (let i = 0; i < MR; i++) store<i32>(dst + (<usize>i << 2), min(i, mr - 1) * stride);
+}
+
+/**
+ * dConv for nb images at dst (outImage bytes each, zeroed here) from the pooled gradient gy: each
+ * pooled element adds its gradient at its argmax (an index within its image); under ReLU only where
+ * the pooled output is > 0.
+ */
+function unpool(dst: usize, gy: usize, py: usize, argmax: usize, nb: i32, outImage: usize, pooledImage: i32, relu: i32): void {
+  memory.fill(dst, 0, <usize>nb * outImage);
+  for (let n = 0; n < nb; n++) {
+    const img = dst + <usize>n * outImage;
+    for (let e = 0; e < pooledImage; e++) {
+      const o = <usize>e << 2;
+      if (relu && !(load<f32>(py + o) > 0)) continue;
+      const d = img + (<usize>load<i32>(argmax + o) << 2);
+      store<f32>(d, load<f32>(d) + load<f32>(gy + o));
+    }
+    const step = <usize>pooledImage << 2;
+    gy += step;
+    py += step;
+    argmax += step;
+  }
+}
+
+/**
+ * y[n0 .. n0+count) = conv(x, w) (+ bias) (ReLU if relu ≠ 0). bias = 0 for none.
+ * With poolY ≠ 0 (and a pooling in geom) y is not written: each chunk's output is max-pooled from
+ * scratch into poolY [n, pOutH, pOutW, outC], with the per-image argmax (as maxPoolForward) into
+ * poolArgmax when that is ≠ 0.
+ */
 export function convForwardSlice(geom: usize, x: usize, w: usize, bias: usize, y: usize, relu: i32,
-  n0: i32, count: i32, col: usize, gemmScratch: usize): void {
-  const h = g(geom, 0), wd = g(geom, 1), c = g(geom, 2), kh = g(geom, 3), kw = g(geom, 4);
-  const outH = g(geom, 11), outW = g(geom, 12), outC = g(geom, 13), chunk = g(geom, 14);
-  const K = kh * kw * c;
-  const pixels = outH * outW;
-  const inImage = <usize>(h * wd * c) << 2;
-  const outImage = <usize>(pixels * outC) << 2;
-  for (let b = 0; b < count; b += chunk) {
-    const nb = min(chunk, count - b);
-    const xb = x + <usize>(n0 + b) * inImage;
-    im2col(xb, col, nb, h, wd, c, kh, kw, g(geom, 5), g(geom, 6), g(geom, 7), g(geom, 8), g(geom, 9), g(geom, 10), outH, outW);
-    sgemm(nb * pixels, outC, K, col, K, 1, w, outC, 1, y + <usize>(n0 + b) * outImage, outC, bias,
-      relu ? GEMM_RELU : 0, gemmScratch);
+  n0: i32, count: i32, scratch: usize, poolY: usize, poolArgmax: usize): void {
+  const p = plan(geom, scratch);
+  const K = p.K, outC = p.outC;
+  packB(w, outC, 1, 0, K, 0, outC, p.packed);
+  const inImage = <usize>(p.h * p.w * p.c) << 2;
+  const outImage = <usize>(p.pixels * outC) << 2;
+  regularRows(p.rc, outC << 2, MR);
+  for (let b = 0; b < count; b += p.chunk) {
+    const nb = min(p.chunk, count - b);
+    let src = x + <usize>(n0 + b) * inImage;
+    if (p.padded) {
+      padImages(p, src, nb);
+      src = p.pad;
+    }
+    fillPixels(p, nb);
+    const pooled = poolY != 0 && p.ph != 0;
+    const dst = pooled ? p.convOut : y + <usize>(n0 + b) * outImage;
+    const Q = nb * p.pixels;
+    for (let j0 = 0; j0 < outC; j0 += NR) {
+      const nr = min(NR, outC - j0);
+      const pb = p.packed + (<usize>(j0 * K) << 2);
+      const biasJ: usize = bias ? bias + (<usize>j0 << 2) : 0;
+      for (let q0 = 0; q0 < Q; q0 += MR) {
+        const mr = min(MR, Q - q0);
+        const base = rowOffsets(p.ra, p.pix, q0, mr);
+        micro(src + base, p.ra, p.offK, K, pb, NR << 2,
+          dst + (<usize>(q0 * outC + j0) << 2), p.rc, mr, nr, 0, 0, biasJ, relu, p.tile);
+      }
+    }
+    if (pooled) {
+      const pooledImage = <usize>(p.pOutH * p.pOutW * outC) << 2;
+      maxPoolForward(nb, p.outH, p.outW, outC, p.ph, p.pw, p.psh, p.psw, p.ppt, p.ppl, p.pOutH, p.pOutW,
+        p.convOut, poolY + <usize>(n0 + b) * pooledImage, poolArgmax ? poolArgmax + <usize>(n0 + b) * pooledImage : 0);
+    }
   }
 }
 
 /**
  * The backward pass over images [n0, n0+count): with relu ≠ 0, dy is first masked in place by
- * y > 0; then dw (+)= colᵀ·dy and db (+)= Σ dy (accumulate = 0 overwrites them on the first chunk),
- * and, if dx ≠ 0, dx = col2im(dy·wᵀ) for these images (overwritten). db = 0 skips the bias.
+ * y > 0; then dw (+)= Σ x-patch·dy and db (+)= Σ dy (accumulate = 0 overwrites them on the first
+ * chunk), and, if dx ≠ 0, dx = the scatter of dy·wᵀ for these images (overwritten). db = 0 skips the bias.
+ * With poolY ≠ 0 (the fused pooling of convForwardSlice): dy is the gradient of the POOLED output,
+ * and each chunk's convolution gradient is built in scratch by routing it to poolArgmax (masked by
+ * poolY > 0 under ReLU: max commutes with ReLU, so that is y > 0 at the winning tap); y is unused.
  */
 export function convBackwardSlice(geom: usize, x: usize, w: usize, y: usize, dy: usize, relu: i32,
-  dx: usize, dw: usize, db: usize, accumulate: i32, n0: i32, count: i32, col: usize, gemmScratch: usize): void {
-  const h = g(geom, 0), wd = g(geom, 1), c = g(geom, 2), kh = g(geom, 3), kw = g(geom, 4);
-  const outH = g(geom, 11), outW = g(geom, 12), outC = g(geom, 13), chunk = g(geom, 14);
-  const K = kh * kw * c;
-  const pixels = outH * outW;
-  const inImage = <usize>(h * wd * c) << 2;
-  const outImage = <usize>(pixels * outC) << 2;
-  for (let b = 0; b < count; b += chunk) {
-    const nb = min(chunk, count - b);
-    const m = nb * pixels;
+  dx: usize, dw: usize, db: usize, accumulate: i32, n0: i32, count: i32, scratch: usize,
+  poolY: usize, poolArgmax: usize): void {
+  const p = plan(geom, scratch);
+  const K = p.K, outC = p.outC;
+  // op(B) = wᵀ [outC × K], packed once into 8-column panels of k.
+  if (dx) packB(w, 1, outC, 0, outC, 0, K, p.packed);
+  const inImage = <usize>(p.h * p.w * p.c) << 2;
+  const outImage = <usize>(p.pixels * outC) << 2;
+  const dyRow = <usize>outC << 2;
+  for (let b = 0; b < count; b += p.chunk) {
+    const nb = min(p.chunk, count - b);
+    const Q = nb * p.pixels;
     const xb = x + <usize>(n0 + b) * inImage;
-    const dyb = dy + <usize>(n0 + b) * outImage;
+    let dyb = dy + <usize>(n0 + b) * outImage;
     const acc = b > 0 ? 1 : accumulate;
-    if (relu) reluBackward(m * outC, y + <usize>(n0 + b) * outImage, dyb, dyb);
-    im2col(xb, col, nb, h, wd, c, kh, kw, g(geom, 5), g(geom, 6), g(geom, 7), g(geom, 8), g(geom, 9), g(geom, 10), outH, outW);
-    // dw[K × outC] (+)= colᵀ · dy: col is [m × K], so op(A) = colᵀ has rsA = 1, csA = K.
-    sgemm(K, outC, m, col, 1, K, dyb, outC, 1, dw, outC, 0, acc ? GEMM_ACCUMULATE : 0, gemmScratch);
-    if (db) biasGrad(m, outC, dyb, db, acc);
-    if (dx) {
-      // dcol[m × K] = dy · wᵀ (w is [K × outC]: op(B) = wᵀ has rsB = 1, csB = outC), into col.
-      sgemm(m, K, outC, dyb, outC, 1, w, 1, outC, col, K, 0, 0, gemmScratch);
-      col2im(col, dx + <usize>(n0 + b) * inImage, nb, h, wd, c, kh, kw, g(geom, 5), g(geom, 6), g(geom, 7), g(geom, 8),
-        g(geom, 9), g(geom, 10), outH, outW, 0);
+    if (poolY != 0 && p.ph != 0) {
+      const pooledImage = p.pOutH * p.pOutW * outC;
+      const at0 = <usize>((n0 + b) * pooledImage) << 2;
+      unpool(p.convOut, dy + at0, poolY + at0, poolArgmax + at0, nb, outImage, pooledImage, relu);
+      dyb = p.convOut;
+    } else if (relu) {
+      reluBackward(Q * outC, y + <usize>(n0 + b) * outImage, dyb, dyb);
     }
+    if (db) biasGrad(Q, outC, dyb, db, acc);
+    let src = xb;
+    if (p.padded) {
+      padImages(p, xb, nb);
+      src = p.pad;
+    }
+    fillPixels(p, nb);
+    // dW: rows k (six taps/channels through offK), reduction over the chunk's pixels (offsets pix).
+    regularRows(p.rc, outC << 2, MR);
+    for (let j0 = 0; j0 < outC; j0 += NR) {
+      const nr = min(NR, outC - j0);
+      // The chunk's dy columns j0..j0+7 as one contiguous [Q × 8] panel (zero-padded when ragged):
+      // the reduction then streams it from L1 instead of striding through dy. With few row tiles
+      // (conv1: K = 9) the copy costs more than it saves, so a full panel is read in place.
+      let pb = dyb + (<usize>j0 << 2);
+      let bStep = dyRow;
+      if (nr < NR || K > 4 * MR) {
+        packB(dyb, outC, 1, 0, Q, j0, nr, p.dyPack);
+        pb = p.dyPack;
+        bStep = NR << 2;
+      }
+      for (let k0 = 0; k0 < K; k0 += MR) {
+        const mr = min(MR, K - k0);
+        const base = rowOffsets(p.ra, p.offK, k0, mr);
+        micro(src + base, p.ra, p.pix, Q, pb, bStep, dw + (<usize>(k0 * outC + j0) << 2), p.rc, mr, nr, 0, acc, 0, 0, p.tile);
+      }
+    }
+    if (!dx) continue;
+    // dX: rows = output pixels (dy rows), columns = k in panels of 8, scattered to pix(q) + offK(k).
+    const target = p.padded ? p.pad : dx + <usize>(n0 + b) * inImage;
+    memory.fill(target, 0, p.padded ? <usize>(nb * p.hp * p.wp * p.c) << 2 : <usize>nb * inImage);
+    // Tiles outer, panels inner: the six dy rows and the dx they scatter to stay in L1 while the
+    // packed wᵀ streams from L2.
+    for (let q0 = 0; q0 < Q; q0 += MR) {
+      const mr = min(MR, Q - q0);
+      const base = rowOffsets(p.rc, p.pix, q0, mr);
+      regularRows(p.ra, outC << 2, mr);
+      const a = dyb + <usize>q0 * dyRow;
+      for (let k0 = 0; k0 < K; k0 += NR) {
+        const nr = min(NR, K - k0);
+        const off0 = at(p.offK, k0);
+        // Eight columns that are eight adjacent floats of dx store as two vectors; others scatter.
+        let cols: usize = 0;
+        if (nr < NR || at(p.offK, k0 + NR - 1) - off0 != <usize>((NR - 1) << 2)) {
+          cols = p.cols;
+          for (let j = 0; j < NR; j++) store<i32>(cols + (<usize>j << 2), load<i32>(p.offK + (<usize>(k0 + min(j, nr - 1)) << 2)) - <i32>off0);
+        }
+        micro(a, p.ra, p.ident, outC, p.packed + (<usize>(k0 * outC) << 2), NR << 2, target + base + off0, p.rc, mr, nr, cols, 1, 0, 0, p.tile);
+      }
+    }
+    if (p.padded) unpadImages(p, dx + <usize>(n0 + b) * inImage, nb);
   }
 }

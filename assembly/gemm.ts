@@ -16,9 +16,9 @@
 // Scratch is caller-owned (each thread passes its own): gemmScratchBytes() bytes, 16-byte aligned.
 
 import { fmadd } from './simd';
+import { packB, storeRow, NR } from './pack';
 
 const MR: i32 = 6;
-const NR: i32 = 8;
 const KC: i32 = 320;
 const MC: i32 = 120;
 const NC: i32 = 512;
@@ -35,64 +35,6 @@ const TILE_BYTES: usize = <usize>(MR * NR) * 4;
 /** Bytes of scratch sgemm needs: packed B block, packed A block, one edge tile. */
 export function gemmScratchBytes(): usize {
   return PACK_B_BYTES + PACK_A_BYTES + TILE_BYTES;
-}
-
-/** Packs op(B)[pc..pc+kc, jc..jc+nc] into NR-wide k-major panels at dst, zero-padding the last panel. */
-function packB(b: usize, rsB: i32, csB: i32, pc: i32, kc: i32, jc: i32, nc: i32, dst: usize): void {
-  for (let j0 = 0; j0 < nc; j0 += NR) {
-    const nr = min(NR, nc - j0);
-    const panel = dst + (<usize>(j0 * kc) << 2);
-    if (csB == 1 && nr == NR) {
-      // Rows of B are contiguous: two vector loads per k.
-      let src = b + (<usize>(pc * rsB + jc + j0) << 2);
-      const step = <usize>rsB << 2;
-      for (let p = 0; p < kc; p++) {
-        const d = panel + (<usize>(p * NR) << 2);
-        v128.store(d, v128.load(src));
-        v128.store(d, v128.load(src, 16), 16);
-        src += step;
-      }
-    } else if (rsB == 1 && nr == NR) {
-      // op(B) = Bᵀ (dX = dY·Wᵀ): each column of op(B) is contiguous, so read 4 k-steps of 4
-      // columns as four vectors and transpose them in registers.
-      const stride = <usize>csB << 2;
-      for (let jg = 0; jg < NR; jg += 4) {
-        let src = b + (<usize>(pc + (jc + j0 + jg) * csB) << 2);
-        let p = 0;
-        for (; p + 4 <= kc; p += 4) {
-          const v0 = v128.load(src), v1 = v128.load(src + stride);
-          const v2 = v128.load(src + 2 * stride), v3 = v128.load(src + 3 * stride);
-          const t0 = v128.shuffle<i32>(v0, v1, 0, 4, 1, 5), t1 = v128.shuffle<i32>(v0, v1, 2, 6, 3, 7);
-          const t2 = v128.shuffle<i32>(v2, v3, 0, 4, 1, 5), t3 = v128.shuffle<i32>(v2, v3, 2, 6, 3, 7);
-          const d = panel + (<usize>(p * NR + jg) << 2);
-          v128.store(d, v128.shuffle<i32>(t0, t2, 0, 1, 4, 5));
-          v128.store(d, v128.shuffle<i32>(t0, t2, 2, 3, 6, 7), NR * 4);
-          v128.store(d, v128.shuffle<i32>(t1, t3, 0, 1, 4, 5), NR * 8);
-          v128.store(d, v128.shuffle<i32>(t1, t3, 2, 3, 6, 7), NR * 12);
-          src += 16;
-        }
-        for (; p < kc; p++) {
-          for (let j = 0; j < 4; j++) {
-            store<f32>(panel + (<usize>(p * NR + jg + j) << 2), load<f32>(src + <usize>j * stride));
-          }
-          src += 4;
-        }
-      }
-    } else {
-      for (let j = 0; j < NR; j++) {
-        if (j < nr) {
-          let src = b + (<usize>(pc * rsB + (jc + j0 + j) * csB) << 2);
-          const step = <usize>rsB << 2;
-          for (let p = 0; p < kc; p++) {
-            store<f32>(panel + (<usize>(p * NR + j) << 2), load<f32>(src));
-            src += step;
-          }
-        } else {
-          for (let p = 0; p < kc; p++) store<f32>(panel + (<usize>(p * NR + j) << 2), 0);
-        }
-      }
-    }
-  }
 }
 
 /** Packs op(A)[ic..ic+mc, pc..pc+kc] into MR-high k-major panels at dst, zero-padding the last panel. */
@@ -138,27 +80,6 @@ function packA(a: usize, rsA: i32, csA: i32, ic: i32, mc: i32, pc: i32, kc: i32,
       }
     }
   }
-}
-
-// Writes one 8-wide row of the tile: beta selects overwrite (0) or accumulate (1); the epilogue
-// (bias, ReLU) runs only on the last K block.
-// @ts-ignore: decorator
-@inline function storeRow(dst: usize, v0: v128, v1: v128, beta: i32, bias: usize, relu: i32): void {
-  if (beta) {
-    v0 = f32x4.add(v0, v128.load(dst));
-    v1 = f32x4.add(v1, v128.load(dst, 16));
-  }
-  if (bias) {
-    v0 = f32x4.add(v0, v128.load(bias));
-    v1 = f32x4.add(v1, v128.load(bias, 16));
-  }
-  if (relu) {
-    const z = f32x4.splat(0);
-    v0 = f32x4.max(v0, z);
-    v1 = f32x4.max(v1, z);
-  }
-  v128.store(dst, v0);
-  v128.store(dst, v1, 16);
 }
 
 /**

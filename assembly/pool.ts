@@ -24,6 +24,45 @@ const LANES: v128 = i32x4(0, 1, 2, 3);
 }
 
 /**
+ * maxPoolForward without argmax (inference), c a multiple of 4: one f32x4.max per tap instead of
+ * the compare/select chain that tracks the winner (which was most of the pass). NaN propagates
+ * (f32x4.max returns NaN when either lane is NaN), as in the tracking version.
+ */
+function maxPoolValues(n: i32, h: i32, w: i32, c: i32, fh: i32, fw: i32, sh: i32, sw: i32,
+  padTop: i32, padLeft: i32, outH: i32, outW: i32, x: usize, y: usize): void {
+  const image = h * w * c;
+  const ninf = f32x4.splat(-Infinity);
+  const rowBytes = <usize>(w * c) << 2, tapBytes = <usize>c << 2;
+  let yp = y;
+  for (let b = 0; b < n; b++) {
+    const xb = x + (<usize>(b * image) << 2);
+    for (let oy = 0; oy < outH; oy++) {
+      const y0 = oy * sh - padTop;
+      const ky0 = firstTap(y0), ky1 = endTap(y0, fh, h);
+      for (let ox = 0; ox < outW; ox++) {
+        const x0 = ox * sw - padLeft;
+        const kx0 = firstTap(x0), kx1 = endTap(x0, fw, w);
+        const first = xb + (<usize>(((y0 + ky0) * w + x0 + kx0) * c) << 2);
+        for (let ch = 0; ch < c; ch += 4) {
+          let best = ninf;
+          let row = first + (<usize>ch << 2);
+          for (let ky = ky0; ky < ky1; ky++) {
+            let t = row;
+            for (let kx = kx0; kx < kx1; kx++) {
+              best = f32x4.max(best, v128.load(t));
+              t += tapBytes;
+            }
+            row += rowBytes;
+          }
+          v128.store(yp, best);
+          yp += 16;
+        }
+      }
+    }
+  }
+}
+
+/**
  * y = max over each window; argmax (if not 0) receives, per output element, the flat index of the
  * winning input element WITHIN ITS IMAGE: (iy·w + ix)·c + ch (TF's MaxPoolWithArgmax with
  * include_batch_in_index = false), so indices stay valid when the batch is split into slices.
@@ -32,6 +71,10 @@ const LANES: v128 = i32x4(0, 1, 2, 3);
  */
 export function maxPoolForward(n: i32, h: i32, w: i32, c: i32, fh: i32, fw: i32, sh: i32, sw: i32,
   padTop: i32, padLeft: i32, outH: i32, outW: i32, x: usize, y: usize, argmax: usize): void {
+  if (!argmax && (c & 3) == 0) {
+    maxPoolValues(n, h, w, c, fh, fw, sh, sw, padTop, padLeft, outH, outW, x, y);
+    return;
+  }
   const c4 = c & ~3;
   const image = h * w * c;
   const ninf = f32x4.splat(-Infinity);

@@ -1,4 +1,4 @@
-// The fused per-thread passes (im2col + GEMM chunk by chunk) against the float64 reference, on one
+// The direct per-thread passes (micro-kernel over the images, chunk by chunk) against the float64 reference, on one
 // and two threads, with batches that split unevenly across threads and chunks.
 import { afterAll, describe, expect, it } from 'vitest';
 import { runtime, setThreads } from '../src/backend/runtime.js';
@@ -14,6 +14,9 @@ const cases: Case[] = [
   ['same, stride 2, batch 7', [7, 9, 8, 3], [4, 4, 3, 5], 2, 'same'],
   ['dilation 2, batch 1', [1, 9, 9, 2], [3, 3, 2, 3], 1, 'same', 2],
   ['big images: several chunks per thread', [9, 40, 40, 8], [3, 3, 8, 4], 1, 'same'],
+  ['stride larger than the kernel, outC 16', [3, 11, 10, 4], [2, 2, 4, 16], 3, 'valid'],
+  ['one channel, 5×5 same, outC 8', [4, 12, 12, 1], [5, 5, 1, 8], 1, 'same'],
+  ['1×2 kernel, stride [2, 1], dilation 3', [2, 10, 9, 6], [1, 2, 6, 7], [2, 1], 'same', 3],
 ];
 
 const relu = (v: Float64Array) => v.map((e) => Math.max(0, e));

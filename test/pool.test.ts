@@ -72,6 +72,10 @@ describe('pooling kernels match the reference and finite differences', () => {
       const ref = refMaxPool(g, x);
       expect(Array.from(heap.readF32(py, g.outSize))).toEqual(Array.from(ref.y));
       expect(Array.from(heap.i32.slice(parg >>> 2, (parg >>> 2) + g.outSize))).toEqual(Array.from(ref.argmax));
+      // Without argmax (inference) the kernel takes another path (f32x4.max per tap when C % 4 = 0).
+      heap.f32.fill(NaN, py >>> 2, (py >>> 2) + g.outSize);
+      maxPoolForward(g, px, py, 0);
+      expect(Array.from(heap.readF32(py, g.outSize))).toEqual(Array.from(ref.y));
       maxPoolBackward(g, pdy, parg, pdx);
       const dxMax = heap.readF32(pdx, g.inSize);
       expect(maxRelErr(dxMax, refMaxPoolBackward(g, x, dy))).toBeLessThan(1e-6 * fh * fw);
@@ -140,6 +144,14 @@ describe('maxPool / avgPool ops', () => {
     // Zero padding would give 0 everywhere; TF's max ignores padding.
     expect(Array.from(m.dataSync())).toEqual([-1, -1, -1, -1]);
     x.dispose(); m.dispose();
+  });
+  it('NaN propagates through max pool with 4 channels (the vector inference path)', () => {
+    const x = tensor([1, 2, 3, 4, NaN, 0, 0, 0, 0, 0, NaN, 0, 5, 6, 7, 8], [1, 2, 2, 4]);
+    const m = Array.from(maxPool(x, 2, 2, 'valid').dataSync());
+    expect(Number.isNaN(m[0])).toBe(true);
+    expect(Number.isNaN(m[2])).toBe(true);
+    expect([m[1], m[3]]).toEqual([6, 8]);
+    x.dispose();
   });
   it('NaN propagates through max pool', () => {
     const x = tensor([1, NaN, 3, 4], [1, 2, 2, 1]);

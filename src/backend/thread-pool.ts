@@ -9,6 +9,12 @@ import { WORKER_SOURCE } from './worker-source.js';
 
 /** Layout of the control block (Int32 slots) at `ctrl` in the shared memory. */
 export const CTRL = { generation: 0, pending: 1, ready: 2, error: 3, words: 16 } as const;
+/**
+ * How long an idle worker polls for the next job before it sleeps in Atomics.wait: longer than the
+ * serial gaps inside a training or inference step (≤ ~0.5 ms), short enough that an idle pool
+ * stops using the CPU at once.
+ */
+export const WORKER_SPIN_MS = 2;
 /** f64 slots per thread in the job table: [exportIndex, argc, ...args]. */
 export const JOB_SLOTS = 24;
 
@@ -128,7 +134,7 @@ export class ThreadPool {
 }
 
 function spawn(tid: number, mem: PoolMemory): AnyWorker {
-  const data = { tid, module: mem.module, memory: mem.memory, ctrl: mem.ctrl, jobs: mem.jobs, jobSlots: JOB_SLOTS, exportNames: mem.exportNames, ctrlWords: CTRL };
+  const data = { tid, module: mem.module, memory: mem.memory, ctrl: mem.ctrl, jobs: mem.jobs, jobSlots: JOB_SLOTS, exportNames: mem.exportNames, ctrlWords: CTRL, spinMs: WORKER_SPIN_MS };
   const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => any } }).process;
   const wt = proc?.getBuiltinModule?.('node:worker_threads');
   if (wt) {

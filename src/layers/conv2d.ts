@@ -3,9 +3,11 @@ import { argError, assertPositiveInt, pair } from '../errors.js';
 import { biasGrad } from '../ops/activations.js';
 import { conv2dBackpropFilter, conv2dBackpropInput, conv2dForward, conv2dGeometry, type Conv2DGeometry } from '../ops/conv.js';
 import { convBackwardFused, convForwardFused, planConvSlices, type ConvSlices } from '../ops/conv-fused.js';
+import { poolGeometry } from '../ops/pool.js';
 import { activationBackward, activationForward, checkActivation, type ActivationName } from './activation-fns.js';
 import { checkInitializer, initializerJson, type InitializerName } from './initializers.js';
 import { Layer, sizeOfShape, type BaseLayerArgs, type LayerBuffers, type StepContext } from './layer.js';
+import type { MaxPooling2D, PoolBuffers } from './pooling.js';
 
 export interface Conv2DArgs extends BaseLayerArgs {
   filters: number;
@@ -40,6 +42,12 @@ export class Conv2D extends Layer {
   readonly useBias: boolean;
   readonly kernelInitializer: InitializerName;
   readonly biasInitializer: InitializerName;
+  /**
+   * @internal Set by the model before planning: the max pooling right after this layer, whose work
+   * the convolution passes take over (its window runs on each chunk's output while it is in cache).
+   * Only with ReLU or no activation (max commutes with them).
+   */
+  pooledBy?: MaxPooling2D;
 
   constructor(args: Conv2DArgs) {
     super('conv2d', args ?? {});
@@ -90,7 +98,10 @@ export class Conv2D extends Layer {
     const g = this.geometry(batch, this.inShape);
     const y = heap.alloc(batch * sizeOfShape(this.outShape) * 4);
     const dx = needDx ? heap.alloc(batch * sizeOfShape(this.inShape) * 4) : 0;
-    const slices = g.colIsInput ? undefined : planConvSlices(g, training);
+    const pool = this.pooledBy && (this.activation === 'relu' || this.activation === 'linear')
+      ? poolGeometry(this.pooledBy.name, [batch, g.outH, g.outW, g.outC], this.pooledBy.poolSize, this.pooledBy.strides, this.pooledBy.padding)
+      : undefined;
+    const slices = g.colIsInput ? undefined : planConvSlices(g, training, pool);
     return { y, dx, g, slices, col: 0, free: () => { for (const p of [y, dx]) if (p) heap.free(p); slices?.free(); } };
   }
 
@@ -121,6 +132,30 @@ export class Conv2D extends Layer {
     conv2dBackpropFilter(g, x, dy, dw, 0, false, true);
     if (db) biasGrad(g.M, this.filters, dy, db);
     if (buf.dx) conv2dBackpropInput(g, dy, w, buf.dx, 0);
+  }
+
+  /** @internal Whether this plan fuses the following max pooling (forwardPooled / backwardPooled). */
+  fusesPool(buf: LayerBuffers): boolean {
+    return !!(buf as ConvBuffers).slices?.pooled;
+  }
+
+  /** @internal Forward of this layer and the following max pooling: writes the pool's y (and argmax when training). */
+  forwardPooled(ctx: StepContext, buf: LayerBuffers, x: number, poolBuf: LayerBuffers): void {
+    const { g, slices } = buf as ConvBuffers;
+    const pb = poolBuf as PoolBuffers;
+    const w = ctx.params + this.weights[0].offset * 4;
+    const bias = this.useBias ? ctx.params + this.weights[1].offset * 4 : 0;
+    convForwardFused(g, slices!, x, w, bias, buf.y, this.activation === 'relu', { y: pb.y, argmax: ctx.training ? pb.argmax : 0 });
+  }
+
+  /** @internal Backward of the max pooling and this layer, from dyPooled (the gradient of the pool's output). */
+  backwardPooled(ctx: StepContext, buf: LayerBuffers, x: number, dyPooled: number, poolBuf: LayerBuffers): void {
+    const { g, slices } = buf as ConvBuffers;
+    const pb = poolBuf as PoolBuffers;
+    const w = ctx.params + this.weights[0].offset * 4;
+    const dw = ctx.grads + this.weights[0].offset * 4;
+    const db = this.useBias ? ctx.grads + this.weights[1].offset * 4 : 0;
+    convBackwardFused(g, slices!, x, w, buf.y, dyPooled, this.activation === 'relu', buf.dx, dw, db, { y: pb.y, argmax: pb.argmax });
   }
 
   override getConfig(): Record<string, unknown> {

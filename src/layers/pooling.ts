@@ -11,7 +11,7 @@ export interface Pooling2DArgs extends BaseLayerArgs {
 }
 
 type PoolGeometry = ReturnType<typeof poolGeometry>;
-interface PoolBuffers extends LayerBuffers {
+export interface PoolBuffers extends LayerBuffers {
   g: PoolGeometry;
   /** Max pooling: the winning input index per output element, recorded by the forward. */
   argmax: number;

@@ -9,6 +9,7 @@ import { Layer, sizeOfShape, type LayerBuffers, type StepContext } from '../laye
 import { Activation, ALIAS, Dropout } from '../layers/reshaping.js';
 import { Dense } from '../layers/dense.js';
 import { Conv2D } from '../layers/conv2d.js';
+import { MaxPooling2D } from '../layers/pooling.js';
 import { allocTensor, scalar, Tensor } from '../tensor.js';
 import { toExamples, toLabels, type Examples, type Labels, type XInput, type YInput } from './examples.js';
 import { History, type Callbacks, type Logs } from './history.js';
@@ -67,6 +68,11 @@ export class Sequential {
   private grads = 0;
   private paramCount = 0;
   private plans = new Map<string, Plan>();
+  /**
+   * @internal Run a convolution and the max pooling after it as one fused pass (bit-identical to
+   * running them apart; tests turn it off to check exactly that).
+   */
+  fuseLayers = true;
   private optimizer?: Optimizer;
   private lossName?: LossName;
   private metrics: string[] = [];
@@ -189,6 +195,13 @@ export class Sequential {
       this.freePlan(old);
       this.plans.delete(oldest);
     }
+    // Which convolutions take over the max pooling after them (see Conv2D.pooledBy).
+    this.layers.forEach((l, i) => {
+      if (l instanceof Conv2D) {
+        const next = this.layers[i + 1];
+        l.pooledBy = next instanceof MaxPooling2D ? next : undefined;
+      }
+    });
     const bufs = this.layers.map((l, i) => l.plan(batch, training && i > 0, training));
     const out = sizeOfShape(this.outputShape);
     p = {
@@ -217,22 +230,44 @@ export class Sequential {
     return { params: this.params, grads: this.grads, batch, training, logits };
   }
 
-  /** Runs the layers on plan.x; returns the output address. */
-  private forward(p: Plan, ctx: StepContext): number {
+  /**
+   * Runs the layers on plan.x; returns the output address. A convolution followed by a max pooling
+   * runs as one fused pass (fuse = false runs them apart: predictLayers needs the convolution's
+   * own output); backward must be told the same.
+   */
+  private forward(p: Plan, ctx: StepContext, fuse = this.fuseLayers): number {
     let a = p.x;
     p.acts[0] = a;
     for (let i = 0; i < this.layers.length; i++) {
-      const b = p.bufs[i];
-      this.layers[i].forward(ctx, b, a);
+      const b = p.bufs[i], l = this.layers[i];
+      if (fuse && l instanceof Conv2D && l.fusesPool(b)) {
+        const pb = p.bufs[i + 1];
+        l.forwardPooled(ctx, b, a, pb);
+        p.acts[i + 1] = b.y; // not written by the fused pass
+        a = pb.y;
+        p.acts[i + 2] = a;
+        i++;
+        continue;
+      }
+      l.forward(ctx, b, a);
       if (b.y !== ALIAS) a = b.y;
       p.acts[i + 1] = a;
     }
     return a;
   }
 
-  private backward(p: Plan, ctx: StepContext): void {
+  private backward(p: Plan, ctx: StepContext, fuse = this.fuseLayers): void {
     let dy = p.grad;
     for (let i = this.layers.length - 1; i >= 0; i--) {
+      const below = i > 0 ? this.layers[i - 1] : undefined;
+      if (fuse && below instanceof Conv2D && below.fusesPool(p.bufs[i - 1])) {
+        // Layer i is the pooling the convolution below fused: both go back in one pass.
+        const cb = p.bufs[i - 1];
+        below.backwardPooled(ctx, cb, p.acts[i - 1], dy, p.bufs[i]);
+        i--;
+        if (i > 0 && cb.dx !== ALIAS) dy = cb.dx;
+        continue;
+      }
       const b = p.bufs[i];
       this.layers[i].backward(ctx, b, p.acts[i], dy);
       if (i > 0 && b.dx !== ALIAS) dy = b.dx;
@@ -464,7 +499,7 @@ export class Sequential {
     this.checkData('predictLayers', xs, undefined);
     const p = this.plan(xs.count, false);
     xs.gather(range(xs.count), 0, xs.count, p.x);
-    this.forward(p, this.ctx(xs.count, false, false));
+    this.forward(p, this.ctx(xs.count, false, false), false);
     const f = runtime().heap.f32;
     return this.layers.map((l, i) => {
       const t = allocTensor([xs.count, ...l.outShape]);
