@@ -84,10 +84,11 @@ const dropStaleChunks = {
 // The browser/edge builds, both minified ESM from src/browser/entry.ts:
 // - dist/browser/simdcnn.js (+ chunks beside it): code-split so what a page loads up front (the
 //   entry and the chunks it imports statically: "the core") holds only what every page may need;
-//   the optional parts (the WebGPU backend; the worker-model starter, protocol and host) are
-//   chunks fetched by a dynamic import on first use. Chunk names are stable and unhashed
-//   (simdcnn-chunk.js, simdcnn-webgpu.js, simdcnn-worker.js), so a module list (workerd) can name
-//   them. test/size-budget.test.ts keeps the core under 100 KiB.
+//   the optional parts (the WebGPU backend; the worker-model starter, protocol and host; the
+//   model reader behind loadLayersModel; the data downloader) are chunks fetched by a dynamic
+//   import on first use. Chunk names are stable and unhashed (simdcnn-chunk.js, simdcnn-webgpu.js,
+//   simdcnn-worker.js, simdcnn-load.js, simdcnn-fetch-idx.js), so a module list (workerd) can name
+//   them. test/size-budget.test.ts keeps the core under 100 KB (100,000 bytes).
 // - dist/browser/simdcnn.inline.js: one self-contained file (splitting off, the wasm inlined as
 //   data: URLs) for setups that want exactly one file and no .wasm to serve, at the cost of size.
 const browser = (inline: boolean): Options => ({

@@ -6,7 +6,8 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { encodeIdx } from '../src/data/idx.js';
-import { MNIST_FILES, MNIST_SHA256, fetchMnist, parseImageSet, sha256Hex } from '../src/data/mnist.js';
+import { MNIST_FILES, MNIST_SHA256, fetchMnist, parseImageSet } from '../src/data/mnist.js';
+import { sha256Hex } from '../src/data/fetch-idx.js';
 import { defaultCacheDir, loadIdxDataset, loadMnist, resolveMnistDir } from '../src/data/mnist-node.js';
 
 const MNIST_DIR = fileURLToPath(new URL('../../shared/mnist/', import.meta.url));

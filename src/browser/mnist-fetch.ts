@@ -1,7 +1,7 @@
 // Browser stand-in for data/mnist-node.ts (swapped in by the browser build): no file system, so
 // `dir` is a URL (relative to the page) that serves the four .gz files.
 
-import { fetchIdxDataset, fetchMnist, type IdxDatasetFiles, type TrainTestSets } from '../data/mnist.js';
+import { fetchMnist, type IdxDatasetFiles, type TrainTestSets } from '../data/mnist.js';
 
 export interface LoadMnistOptions { dir?: string; baseUrl?: string; onProgress?: (done: number, total: number, file: string) => void }
 export interface LoadIdxDatasetOptions extends LoadMnistOptions { files: IdxDatasetFiles; numClasses?: number }
@@ -10,8 +10,9 @@ export function loadMnist(opts: LoadMnistOptions = {}): Promise<TrainTestSets> {
   return fetchMnist({ baseUrl: opts.dir ?? opts.baseUrl, onProgress: opts.onProgress });
 }
 
-export function loadIdxDataset(opts: LoadIdxDatasetOptions): Promise<TrainTestSets> {
+export async function loadIdxDataset(opts: LoadIdxDatasetOptions): Promise<TrainTestSets> {
   const baseUrl = opts.dir ?? opts.baseUrl;
   if (!baseUrl) throw new Error('datasets.idx: in a browser, dir must be the URL that serves the four .gz files');
+  const { fetchIdxDataset } = await import('../data/fetch-idx.js');
   return fetchIdxDataset({ baseUrl, files: opts.files, numClasses: opts.numClasses, onProgress: opts.onProgress });
 }

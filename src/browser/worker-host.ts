@@ -4,7 +4,6 @@
 import { getThreads, ready, setThreads, threadPool, wasmVariant } from '../backend/runtime.js';
 import { setBackend, type BackendChoice } from '../backend/backend.js';
 import { uint8Images, type XInput, type YInput } from '../model/examples.js';
-import { optimizerFromConfig } from '../model/deserialize.js';
 import { loadLayersModel, modelArtifacts } from '../model/save-load.js';
 import { setSeed } from '../model/seed.js';
 import type { Sequential } from '../model/sequential.js';
@@ -54,8 +53,9 @@ export function hostWorkerModel(scope: HostScope = globalThis as unknown as Host
       setSeed(undefined);
       return { inputShape: model.inputShape, outputShape: model.outputShape, params: model.countParams(), layers: model.layers.map((l) => ({ name: l.name, className: l.className, outShape: l.outShape })) };
     },
-    compile(a: { optimizer: string | { class_name: string; config: unknown }; loss: string; metrics?: string[] }) {
-      const optimizer = typeof a.optimizer === 'string' ? a.optimizer : optimizerFromConfig(a.optimizer);
+    async compile(a: { optimizer: string | { class_name: string; config: unknown }; loss: string; metrics?: string[] }) {
+      // The reader of optimizer configs lives with the model reader (its own lazily loaded chunk).
+      const optimizer = typeof a.optimizer === 'string' ? a.optimizer : (await import('../model/load.js')).optimizerFromConfig(a.optimizer);
       if (typeof a.optimizer !== 'string' && typeof optimizer === 'string') throw new Error(`compile: ${optimizer}`);
       need('compile').compile({ optimizer, loss: a.loss, metrics: a.metrics });
     },

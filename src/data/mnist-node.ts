@@ -6,9 +6,10 @@ import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { gunzipSync } from './gunzip-node.js';
 import {
-  DEFAULT_MNIST_MIRROR, MNIST_FILES, MNIST_SHA256, checkSha256, fetchBytes, parseImageSet,
+  DEFAULT_MNIST_MIRROR, MNIST_FILES, MNIST_SHA256, parseImageSet,
   type IdxDatasetFiles, type ProgressCallback, type TrainTestSets,
 } from './mnist.js';
+import { checkSha256, fetchBytes } from './fetch-idx.js';
 
 type Env = Record<string, string | undefined>;
 

@@ -1,9 +1,9 @@
 // The MNIST family of data sets (MNIST, Fashion-MNIST, KMNIST share the four-file IDX layout):
 // known file names and hashes, and turning an images file plus a labels file into a checked
 // ImageSet. Bytes in, typed arrays out, no node: imports: this part is shared with browsers.
-// File-system access, the cache folder and downloading are in mnist-node.ts.
+// File-system access and the cache folder are in mnist-node.ts; downloading is in fetch-idx.ts,
+// loaded on first use (in the browser build it is its own chunk, outside the core).
 import { parseIdx } from './idx.js';
-import { gunzip } from './gunzip.js';
 
 /** One split: `count` images of `height`×`width` uint8 pixels, row-major, and their labels. */
 export interface ImageSet {
@@ -93,99 +93,9 @@ export function parseImageSet(imagesIdx: Uint8Array, labelsIdx: Uint8Array, chec
   return { images: im.data as Uint8Array, labels, count, height, width };
 }
 
-/** Lower-case hex sha256 via WebCrypto (in browsers and Node ≥ 19 as globalThis.crypto). */
-export async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  const digest = await globalThis.crypto.subtle.digest('SHA-256', new Uint8Array(bytes));
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
-}
-
 export type ProgressCallback = (done: number, total: number, file: string) => void;
 
-/**
- * Fetch one URL into memory, reporting bytes received (total is 0 when the server sends no
- * Content-Length). Errors name the URL and the HTTP status.
- */
-export async function fetchBytes(url: string, file: string, onProgress?: ProgressCallback): Promise<Uint8Array> {
-  let res: Response;
-  try {
-    res = await fetch(url);
-  } catch (err) {
-    throw new Error(`${file}: download from ${url} failed: ${(err as Error).message}`, { cause: err });
-  }
-  if (!res.ok || res.body === null) {
-    throw new Error(`${file}: download from ${url} failed: HTTP ${res.status} ${res.statusText}`);
-  }
-  const total = Number(res.headers.get('content-length') ?? 0) || 0;
-  const chunks: Uint8Array[] = [];
-  let done = 0;
-  onProgress?.(0, total, file);
-  const reader = res.body.getReader();
-  for (;;) {
-    const { done: end, value } = await reader.read();
-    if (end) break;
-    chunks.push(value);
-    done += value.length;
-    onProgress?.(done, total, file);
-  }
-  // With a Content-Encoding, fetch decodes the body and Content-Length counts the encoded bytes.
-  if (total > 0 && done !== total && res.headers.get('content-encoding') === null) {
-    throw new Error(`${file}: download from ${url} was cut short: expected ${total} bytes, got ${done}`);
-  }
-  const out = new Uint8Array(done);
-  let o = 0;
-  for (const c of chunks) {
-    out.set(c, o);
-    o += c.length;
-  }
-  return out;
-}
-
-/** Throw when the sha256 of `bytes` is not `expected`, naming the file and both hashes. */
-export async function checkSha256(bytes: Uint8Array, expected: string, file: string): Promise<void> {
-  const actual = await sha256Hex(bytes);
-  if (actual !== expected.toLowerCase()) {
-    throw new Error(`${file}: sha256 mismatch: expected ${expected}, got ${actual} (${bytes.length} bytes)`);
-  }
-}
-
-export interface FetchIdxDatasetOptions {
-  baseUrl: string;
-  files: IdxDatasetFiles;
-  /** Expected sha256 of each downloaded .gz file, by file name; unlisted files are not checked. */
-  sha256?: Readonly<Record<string, string>>;
-  numClasses?: number;
-  imageSize?: readonly [number, number];
-  onProgress?: ProgressCallback;
-}
-
-/** Download `<baseUrl><name>.gz` for the four files (browser or Node), check hashes, parse. */
-export async function fetchIdxDataset(opts: FetchIdxDatasetOptions): Promise<TrainTestSets> {
-  const base = opts.baseUrl.endsWith('/') ? opts.baseUrl : opts.baseUrl + '/';
-  const get = async (name: string): Promise<Uint8Array> => {
-    const file = name + '.gz';
-    const gz = await fetchBytes(base + file, file, opts.onProgress);
-    const want = opts.sha256?.[file];
-    if (want !== undefined) await checkSha256(gz, want, file);
-    return gunzip(gz, file);
-  };
-  const f = opts.files;
-  const check = { numClasses: opts.numClasses, imageSize: opts.imageSize };
-  const train = parseImageSet(await get(f.trainImages), await get(f.trainLabels), {
-    ...check, imagesName: f.trainImages + '.gz', labelsName: f.trainLabels + '.gz',
-  });
-  const test = parseImageSet(await get(f.testImages), await get(f.testLabels), {
-    ...check, imagesName: f.testImages + '.gz', labelsName: f.testLabels + '.gz',
-  });
-  return { train, test };
-}
-
 /** Browser-friendly MNIST: download from `baseUrl` (default the Google mirror) and verify. */
-export function fetchMnist(opts: { baseUrl?: string; onProgress?: ProgressCallback } = {}): Promise<TrainTestSets> {
-  return fetchIdxDataset({
-    baseUrl: opts.baseUrl ?? DEFAULT_MNIST_MIRROR,
-    files: MNIST_FILES,
-    sha256: MNIST_SHA256,
-    imageSize: [28, 28],
-    onProgress: opts.onProgress,
-  });
+export async function fetchMnist(opts: { baseUrl?: string; onProgress?: ProgressCallback } = {}): Promise<TrainTestSets> {
+  return (await import('./fetch-idx.js')).fetchMnistNow(opts);
 }

@@ -3,9 +3,8 @@
 // by tf.LayersModel.save. Destinations: a folder path or file:// URL (Node, crash-safe through
 // saveModelFiles), or a tfjs-style IOHandler object ({save(artifacts)} / {load()}) anywhere.
 
-import { buildModelJson, checkModelJson, decodeWeights, encodeWeights, type ModelJson, type NamedWeight, type WeightSpec } from '../io/model-files.js';
-import { loadModelFiles, saveModelFiles } from '../io/file-node.js';
-import { assignWeights, compileFromTrainingConfig, modelFromTopology } from './deserialize.js';
+import { buildModelJson, encodeWeights, type ModelJson, type NamedWeight, type WeightSpec } from '../io/model-files.js';
+import { saveModelFiles } from '../io/file-node.js';
 import type { Sequential } from './sequential.js';
 
 export const VERSION = '0.1.0';
@@ -76,7 +75,7 @@ function saveResult(a: ModelArtifacts, weightDataBytes: number): SaveResult {
   };
 }
 
-const isHandler = (v: unknown): v is IOHandler =>
+export const isHandler = (v: unknown): v is IOHandler =>
   v !== null && typeof v === 'object' && !(v instanceof URL) && (typeof (v as IOHandler).save === 'function' || typeof (v as IOHandler).load === 'function');
 
 /**
@@ -94,58 +93,18 @@ export async function saveModel(model: Sequential, target: string | URL | IOHand
   return saveResult(artifacts, weightData.byteLength);
 }
 
-function concat(data: ArrayBuffer | ArrayBuffer[] | undefined): Uint8Array {
-  if (data === undefined) return new Uint8Array(0);
-  if (!Array.isArray(data)) return new Uint8Array(data);
-  const out = new Uint8Array(data.reduce((s, b) => s + b.byteLength, 0));
-  let o = 0;
-  for (const b of data) {
-    out.set(new Uint8Array(b), o);
-    o += b.byteLength;
-  }
-  return out;
-}
-
 export interface LoadOptions {
   /** Compile from the training config when there is one (default true). */
   compile?: boolean;
 }
 
-/** Builds the model from already-decoded files: topology, weights and (optionally) the training config. */
-export function modelFromArtifacts(modelJson: { modelTopology: unknown; trainingConfig?: unknown }, weights: readonly NamedWeight[],
-  source: string, opts: LoadOptions = {}): Sequential {
-  const model = modelFromTopology(modelJson.modelTopology, source);
-  try {
-    assignWeights(model, weights, source);
-    if (opts.compile !== false) {
-      // Keras-converted files keep the training config inside the topology.
-      const topo = modelJson.modelTopology as { training_config?: unknown } | null;
-      const tc = modelJson.trainingConfig ?? topo?.training_config;
-      if (tc !== undefined && tc !== null) {
-        const why = compileFromTrainingConfig(model, tc);
-        if (why) console.warn(`simdcnn: ${source} loaded without compiling (${why}); call model.compile() before evaluate or fit`);
-      }
-    }
-  } catch (err) {
-    model.dispose();
-    throw err;
-  }
-  return model;
-}
-
 /**
  * tf.loadLayersModel: `file://DIR/model.json`, a path to model.json or to its folder (Node), or
  * an IOHandler with load(). The model comes back compiled when the file has a training config.
+ * The reader (topology, weights, training config: ./load.ts) is loaded on first use, so in the
+ * browser build it is its own chunk (simdcnn-load.js), outside the core every page downloads.
  */
 export async function loadLayersModel(source: string | URL | IOHandler, opts: LoadOptions = {}): Promise<Sequential> {
-  if (isHandler(source)) {
-    if (typeof source.load !== 'function') throw new Error('loadLayersModel: the IOHandler has no load() method');
-    const a = await source.load();
-    const specs = checkModelJson({ modelTopology: a.modelTopology, format: a.format, weightsManifest: [{ paths: [], weights: a.weightSpecs ?? [] }] }, 'loadLayersModel');
-    const weights = decodeWeights(specs, concat(a.weightData)).map((w, i) => ({ ...w, group: specs[i] && (specs[i] as { group?: string }).group }));
-    return modelFromArtifacts(a, weights, 'loadLayersModel', opts);
-  }
-  const files = await loadModelFiles(source);
-  const weights = files.weights.map((w, i) => ({ ...w, group: (files.weightSpecs[i] as { group?: string }).group }));
-  return modelFromArtifacts(files.modelJson, weights, `model ${files.path}`, opts);
+  const { readLayersModel } = await import('./load.js');
+  return readLayersModel(source, opts);
 }
