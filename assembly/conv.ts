@@ -18,8 +18,13 @@
 //   strideW padTop padLeft outH outW. Its window runs over the chunk's convolution output in
 //   scratch, so the full-size activation never goes through memory (conv1's is 2.8 MB at batch 32).
 // Layouts: x NHWC [n, h, w, c]; w HWIO = [K × outC] row-major with K = kh·kw·c; y, dy NHWC
-// [n, outH, outW, outC]; dw [K × outC]; db [outC]. `n0` is the slice's first image and `count` its
-// images. scratch: convScratchBytes(geom) bytes, 16-byte aligned, owned by the calling thread.
+// [n, outH, outW, outC]; dw [K × outC]; db [outC]. scratch: convScratchBytes(geom) bytes, 16-byte
+// aligned, owned by the calling thread.
+// Work is shared out dynamically: every thread runs the same call and claims chunks (geom[14]
+// images each) from the shared counter at `counter` (an i32 the caller zeroes) until the batch is
+// used up. A thread slowed by a busy core does fewer chunks instead of holding the others up, and
+// results stay deterministic: each chunk's output has one place (dW/db: chunk c ≥ 1 writes partial
+// c−1, summed in chunk order by the caller).
 
 import { fmadd } from './simd';
 import { packB, storeRow, NR } from './pack';
@@ -237,6 +242,15 @@ function regularRows(dst: usize, stride: i32, mr: i32): void {
   for (let i = 0; i < MR; i++) store<i32>(dst + (<usize>i << 2), min(i, mr - 1) * stride);
 }
 
+/** The next chunk index to work on (atomic in the threads build; the other build has one thread). */
+// @ts-ignore: decorator
+@inline function claim(counter: usize): i32 {
+  if (ASC_FEATURE_THREADS) return atomic.add<i32>(counter, 1);
+  const c = load<i32>(counter);
+  store<i32>(counter, c + 1);
+  return c;
+}
+
 /**
  * dConv for nb images at dst (outImage bytes each, zeroed here) from the pooled gradient gy: each
  * pooled element adds its gradient at its argmax (an index within its image); under ReLU only where
@@ -260,29 +274,32 @@ function unpool(dst: usize, gy: usize, py: usize, argmax: usize, nb: i32, outIma
 }
 
 /**
- * y[n0 .. n0+count) = conv(x, w) (+ bias) (ReLU if relu ≠ 0). bias = 0 for none.
+ * y = conv(x, w) (+ bias) (ReLU if relu ≠ 0) for the chunks this thread claims of `batch` images.
+ * bias = 0 for none.
  * With poolY ≠ 0 (and a pooling in geom) y is not written: each chunk's output is max-pooled from
  * scratch into poolY [n, pOutH, pOutW, outC], with the per-image argmax (as maxPoolForward) into
  * poolArgmax when that is ≠ 0.
  */
 export function convForwardSlice(geom: usize, x: usize, w: usize, bias: usize, y: usize, relu: i32,
-  n0: i32, count: i32, scratch: usize, poolY: usize, poolArgmax: usize): void {
+  counter: usize, batch: i32, scratch: usize, poolY: usize, poolArgmax: usize): void {
   const p = plan(geom, scratch);
   const K = p.K, outC = p.outC;
   packB(w, outC, 1, 0, K, 0, outC, p.packed);
   const inImage = <usize>(p.h * p.w * p.c) << 2;
   const outImage = <usize>(p.pixels * outC) << 2;
   regularRows(p.rc, outC << 2, MR);
-  for (let b = 0; b < count; b += p.chunk) {
-    const nb = min(p.chunk, count - b);
-    let src = x + <usize>(n0 + b) * inImage;
+  for (;;) {
+    const n0 = claim(counter) * p.chunk;
+    if (n0 >= batch) break;
+    const nb = min(p.chunk, batch - n0);
+    let src = x + <usize>n0 * inImage;
     if (p.padded) {
       padImages(p, src, nb);
       src = p.pad;
     }
     fillPixels(p, nb);
     const pooled = poolY != 0 && p.ph != 0;
-    const dst = pooled ? p.convOut : y + <usize>(n0 + b) * outImage;
+    const dst = pooled ? p.convOut : y + <usize>n0 * outImage;
     const Q = nb * p.pixels;
     for (let j0 = 0; j0 < outC; j0 += NR) {
       const nr = min(NR, outC - j0);
@@ -298,21 +315,22 @@ export function convForwardSlice(geom: usize, x: usize, w: usize, bias: usize, y
     if (pooled) {
       const pooledImage = <usize>(p.pOutH * p.pOutW * outC) << 2;
       maxPoolForward(nb, p.outH, p.outW, outC, p.ph, p.pw, p.psh, p.psw, p.ppt, p.ppl, p.pOutH, p.pOutW,
-        p.convOut, poolY + <usize>(n0 + b) * pooledImage, poolArgmax ? poolArgmax + <usize>(n0 + b) * pooledImage : 0);
+        p.convOut, poolY + <usize>n0 * pooledImage, poolArgmax ? poolArgmax + <usize>n0 * pooledImage : 0);
     }
   }
 }
 
 /**
- * The backward pass over images [n0, n0+count): with relu ≠ 0, dy is first masked in place by
- * y > 0; then dw (+)= Σ x-patch·dy and db (+)= Σ dy (accumulate = 0 overwrites them on the first
- * chunk), and, if dx ≠ 0, dx = the scatter of dy·wᵀ for these images (overwritten). db = 0 skips the bias.
+ * The backward pass over the chunks this thread claims: with relu ≠ 0, dy is first masked in place
+ * by y > 0; then the chunk's Σ x-patch·dy and Σ dy are written (not added) to dw and db for chunk 0,
+ * to partial c−1 for chunk c ≥ 1 (partials + (c−1)·partialBytes: dW [K × outC], then db [outC]);
+ * and, if dx ≠ 0, dx = the scatter of dy·wᵀ for the chunk's images (overwritten). db = 0 skips the bias.
  * With poolY ≠ 0 (the fused pooling of convForwardSlice): dy is the gradient of the POOLED output,
  * and each chunk's convolution gradient is built in scratch by routing it to poolArgmax (masked by
  * poolY > 0 under ReLU: max commutes with ReLU, so that is y > 0 at the winning tap); y is unused.
  */
 export function convBackwardSlice(geom: usize, x: usize, w: usize, y: usize, dy: usize, relu: i32,
-  dx: usize, dw: usize, db: usize, accumulate: i32, n0: i32, count: i32, scratch: usize,
+  dx: usize, dw: usize, db: usize, partials: usize, partialBytes: usize, counter: usize, batch: i32, scratch: usize,
   poolY: usize, poolArgmax: usize): void {
   const p = plan(geom, scratch);
   const K = p.K, outC = p.outC;
@@ -321,21 +339,26 @@ export function convBackwardSlice(geom: usize, x: usize, w: usize, y: usize, dy:
   const inImage = <usize>(p.h * p.w * p.c) << 2;
   const outImage = <usize>(p.pixels * outC) << 2;
   const dyRow = <usize>outC << 2;
-  for (let b = 0; b < count; b += p.chunk) {
-    const nb = min(p.chunk, count - b);
+  for (;;) {
+    const ci = claim(counter);
+    const n0 = ci * p.chunk;
+    if (n0 >= batch) break;
+    const nb = min(p.chunk, batch - n0);
     const Q = nb * p.pixels;
-    const xb = x + <usize>(n0 + b) * inImage;
-    let dyb = dy + <usize>(n0 + b) * outImage;
-    const acc = b > 0 ? 1 : accumulate;
+    const xb = x + <usize>n0 * inImage;
+    let dyb = dy + <usize>n0 * outImage;
+    const part = ci > 0 ? partials + <usize>(ci - 1) * partialBytes : 0;
+    const cdw = ci > 0 ? part : dw;
+    const cdb = db == 0 ? 0 : ci > 0 ? part + (<usize>(K * outC) << 2) : db;
     if (poolY != 0 && p.ph != 0) {
       const pooledImage = p.pOutH * p.pOutW * outC;
-      const at0 = <usize>((n0 + b) * pooledImage) << 2;
+      const at0 = <usize>(n0 * pooledImage) << 2;
       unpool(p.convOut, dy + at0, poolY + at0, poolArgmax + at0, nb, outImage, pooledImage, relu);
       dyb = p.convOut;
     } else if (relu) {
-      reluBackward(Q * outC, y + <usize>(n0 + b) * outImage, dyb, dyb);
+      reluBackward(Q * outC, y + <usize>n0 * outImage, dyb, dyb);
     }
-    if (db) biasGrad(Q, outC, dyb, db, acc);
+    if (cdb) biasGrad(Q, outC, dyb, cdb, 0);
     let src = xb;
     if (p.padded) {
       padImages(p, xb, nb);
@@ -359,12 +382,12 @@ export function convBackwardSlice(geom: usize, x: usize, w: usize, y: usize, dy:
       for (let k0 = 0; k0 < K; k0 += MR) {
         const mr = min(MR, K - k0);
         const base = rowOffsets(p.ra, p.offK, k0, mr);
-        micro(src + base, p.ra, p.pix, Q, pb, bStep, dw + (<usize>(k0 * outC + j0) << 2), p.rc, mr, nr, 0, acc, 0, 0, p.tile);
+        micro(src + base, p.ra, p.pix, Q, pb, bStep, cdw + (<usize>(k0 * outC + j0) << 2), p.rc, mr, nr, 0, 0, 0, 0, p.tile);
       }
     }
     if (!dx) continue;
     // dX: rows = output pixels (dy rows), columns = k in panels of 8, scattered to pix(q) + offK(k).
-    const target = p.padded ? p.pad : dx + <usize>(n0 + b) * inImage;
+    const target = p.padded ? p.pad : dx + <usize>n0 * inImage;
     memory.fill(target, 0, p.padded ? <usize>(nb * p.hp * p.wp * p.c) << 2 : <usize>nb * inImage);
     // Tiles outer, panels inner: the six dy rows and the dx they scatter to stay in L1 while the
     // packed wᵀ streams from L2.
@@ -385,6 +408,6 @@ export function convBackwardSlice(geom: usize, x: usize, w: usize, y: usize, dy:
         micro(a, p.ra, p.ident, outC, p.packed + (<usize>(k0 * outC) << 2), NR << 2, target + base + off0, p.rc, mr, nr, cols, 1, 0, 0, p.tile);
       }
     }
-    if (p.padded) unpadImages(p, dx + <usize>(n0 + b) * inImage, nb);
+    if (p.padded) unpadImages(p, dx + <usize>n0 * inImage, nb);
   }
 }

@@ -1,7 +1,8 @@
-// The direct convolution passes (assembly/conv.ts): each thread takes a contiguous slice of the
-// batch and runs the micro-kernel straight over the input images (no im2col matrix), chunk by
-// chunk with its own scratch, so a whole layer pass is one dispatch. Weight gradients are summed
-// from per-thread partials in thread order: deterministic for a given thread count.
+// The direct convolution passes (assembly/conv.ts): the micro-kernel runs straight over the input
+// images (no im2col matrix), chunk by chunk, each thread with its own scratch; a whole layer pass
+// is one dispatch. Threads claim chunks from a shared counter (a core slowed by a neighbour on a
+// shared machine, or a little core, does fewer), and each chunk's weight gradient has its own
+// partial, summed in chunk order: deterministic for a given thread count.
 
 import { runtime, threadPool } from '../backend/runtime.js';
 import type { Conv2DGeometry } from './conv.js';
@@ -17,25 +18,29 @@ const GEOM_INTS = 32;
 
 type ConvSliceKernels = {
   convScratchBytes(geom: number, probe: number): number;
-  convForwardSlice(geom: number, x: number, w: number, bias: number, y: number, relu: number, n0: number, count: number, scratch: number,
+  convForwardSlice(geom: number, x: number, w: number, bias: number, y: number, relu: number, counter: number, batch: number, scratch: number,
     poolY: number, poolArgmax: number): void;
   convBackwardSlice(geom: number, x: number, w: number, y: number, dy: number, relu: number, dx: number, dw: number, db: number,
-    accumulate: number, n0: number, count: number, scratch: number, poolY: number, poolArgmax: number): void;
+    partials: number, partialBytes: number, counter: number, batch: number, scratch: number, poolY: number, poolArgmax: number): void;
   addInto(n: number, x: number, y: number): void;
 };
 const k = () => runtime().kernels as unknown as ConvSliceKernels;
 
 export interface ConvSlices {
   threads: number;
-  /** Images per thread slice (the last may be shorter). */
-  perThread: number;
+  /** Images per chunk, and chunks in the batch. */
+  chunk: number;
+  chunks: number;
   geom: number;
+  /** The shared i32 the threads claim chunk indices from (zeroed before each pass). */
+  counter: number;
   /** Per-thread scratch (convScratchBytes). */
   scratch: number[];
   /** A max pooling is fused after the convolution (planned with one). */
   pooled: boolean;
-  /** Per-thread dw‖db partial sums (index 0 unused: thread 0 writes the real gradients). */
-  partials: number[];
+  /** dw‖db of chunks 1.. (chunk 0 writes the real gradients); 0 when not training or one chunk. */
+  partials: number;
+  partialBytes: number;
   free(): void;
 }
 
@@ -53,9 +58,10 @@ export function planConvSlices(g: Conv2DGeometry, training: boolean, pool?: Pool
   const rt = runtime();
   const heap = rt.heap;
   const threads = Math.min(threadPool()?.size ?? 1, g.batch);
-  const perThread = Math.ceil(g.batch / threads);
   const perImage = ((g.inH + g.padTop + g.padBottom) * (g.inW + g.padLeft + g.padRight) * g.inC + g.outH * g.outW * g.outC) * 4 * (training ? 2 : 1);
-  const chunk = Math.max(1, Math.min(perThread, Math.floor(CHUNK_BUDGET_BYTES / perImage)));
+  // At least as many chunks as threads, so a small batch still spreads over them.
+  const chunk = Math.max(1, Math.min(Math.ceil(g.batch / threads), Math.floor(CHUNK_BUDGET_BYTES / perImage)));
+  const chunks = Math.ceil(g.batch / chunk);
   const geom = heap.alloc(GEOM_INTS * 4);
   heap.i32.set([g.inH, g.inW, g.inC, g.kh, g.kw, g.strideH, g.strideW, g.dilH, g.dilW, g.padTop, g.padLeft,
     g.outH, g.outW, g.outC, chunk, g.padBottom, g.padRight,
@@ -65,26 +71,25 @@ export function planConvSlices(g: Conv2DGeometry, training: boolean, pool?: Pool
   const bytes = k().convScratchBytes(geom, probe);
   heap.free(probe);
   const scratch = Array.from({ length: threads }, () => heap.alloc(bytes));
-  const partials = Array.from({ length: threads }, (_, t) => (t > 0 && training ? heap.alloc((g.K * g.outC + g.outC) * 4) : 0));
+  const partialBytes = (g.K * g.outC + g.outC) * 4;
+  const partials = training && chunks > 1 ? heap.alloc((chunks - 1) * partialBytes) : 0;
+  const counter = heap.alloc(4);
   return {
-    threads, perThread, geom, scratch, partials, pooled: !!pool,
-    free: () => { for (const p of [geom, ...scratch, ...partials]) if (p) heap.free(p); },
+    threads, chunk, chunks, geom, counter, scratch, partials, partialBytes, pooled: !!pool,
+    free: () => { for (const p of [geom, counter, partials, ...scratch]) if (p) heap.free(p); },
   };
 }
 
-function slices(s: ConvSlices, batch: number, job: (t: number, n0: number, count: number) => readonly [string, ...number[]]) {
+/** Runs job(t) on every thread t (the same call but for its scratch), after zeroing the chunk counter. */
+function run(s: ConvSlices, job: (t: number) => readonly [string, ...number[]]): void {
+  runtime().heap.i32[s.counter >>> 2] = 0;
   const pool = s.threads > 1 ? threadPool() : undefined;
   if (!pool || pool.size < s.threads) {
-    const [name, ...args] = job(0, 0, batch);
+    const [name, ...args] = job(0);
     (runtime().kernels[name] as (...a: number[]) => void)(...args);
-    return 1;
+    return;
   }
-  const calls = Array.from({ length: pool.size }, (_, t) => {
-    const n0 = t * s.perThread, count = Math.min(s.perThread, batch - n0);
-    return t < s.threads && count > 0 ? job(t, n0, count) : null;
-  });
-  pool.run(calls);
-  return calls.filter(Boolean).length;
+  pool.run(Array.from({ length: pool.size }, (_, t) => (t < s.threads ? job(t) : null)));
 }
 
 /**
@@ -94,7 +99,7 @@ function slices(s: ConvSlices, batch: number, job: (t: number, n0: number, count
 export function convForwardFused(g: Conv2DGeometry, s: ConvSlices, x: number, w: number, bias: number, y: number, relu: boolean,
   pool?: FusedPool): void {
   const py = pooledOrZero(s, pool), pa = py ? pool!.argmax : 0;
-  slices(s, g.batch, (t, n0, count) => ['convForwardSlice', s.geom, x, w, bias, y, relu ? 1 : 0, n0, count, s.scratch[t], py, pa]);
+  run(s, (t) => ['convForwardSlice', s.geom, x, w, bias, y, relu ? 1 : 0, s.counter, g.batch, s.scratch[t], py, pa]);
 }
 
 /**
@@ -105,14 +110,14 @@ export function convBackwardFused(g: Conv2DGeometry, s: ConvSlices, x: number, w
   dx: number, dw: number, db: number, pool?: FusedPool): void {
   const py = pooledOrZero(s, pool), pa = py ? pool!.argmax : 0;
   if (py && !pa) throw new Error('convBackwardFused: the fused pooling has no argmax (forward ran without training)');
+  if (s.chunks > 1 && !s.partials) throw new Error('convBackwardFused: the slices were planned for inference (no gradient partials)');
+  run(s, (t) => ['convBackwardSlice', s.geom, x, w, y, dy, relu ? 1 : 0, dx, dw, db, s.partials, s.partialBytes, s.counter, g.batch, s.scratch[t], py, pa]);
+  // Chunk order, whichever thread did each chunk: the same sums every run.
   const dwFloats = g.K * g.outC;
-  const used = slices(s, g.batch, (t, n0, count) => {
-    const tdw = t === 0 ? dw : s.partials[t], tdb = db ? (t === 0 ? db : s.partials[t] + dwFloats * 4) : 0;
-    return ['convBackwardSlice', s.geom, x, w, y, dy, relu ? 1 : 0, dx, tdw, tdb, 0, n0, count, s.scratch[t], py, pa];
-  });
-  for (let t = 1; t < used; t++) {
-    k().addInto(dwFloats, s.partials[t], dw);
-    if (db) k().addInto(g.outC, s.partials[t] + dwFloats * 4, db);
+  for (let c = 1; c < s.chunks; c++) {
+    const part = s.partials + (c - 1) * s.partialBytes;
+    k().addInto(dwFloats, part, dw);
+    if (db) k().addInto(g.outC, part + dwFloats * 4, db);
   }
 }
 
