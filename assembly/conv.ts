@@ -347,9 +347,9 @@ export function convBackwardSlice(geom: usize, x: usize, w: usize, y: usize, dy:
     const Q = nb * p.pixels;
     const xb = x + <usize>n0 * inImage;
     let dyb = dy + <usize>n0 * outImage;
-    const part = ci > 0 ? partials + <usize>(ci - 1) * partialBytes : 0;
-    const cdw = ci > 0 ? part : dw;
-    const cdb = db == 0 ? 0 : ci > 0 ? part + (<usize>(K * outC) << 2) : db;
+    const part: usize = ci > 0 ? partials + <usize>(ci - 1) * partialBytes : 0;
+    const cdw: usize = ci > 0 ? part : dw;
+    const cdb: usize = db == 0 ? 0 : ci > 0 ? part + (<usize>(K * outC) << 2) : db;
     if (poolY != 0 && p.ph != 0) {
       const pooledImage = p.pOutH * p.pOutW * outC;
       const at0 = <usize>(n0 * pooledImage) << 2;

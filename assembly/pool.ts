@@ -23,6 +23,66 @@ const LANES: v128 = i32x4(0, 1, 2, 3);
   return min(filter, size - start);
 }
 
+// The lanes where tap v replaces the running max: v > best, or v is NaN (a NaN tap wins and
+// stays), exactly as the general loop decides.
+// @ts-ignore: decorator
+@inline function takeMax(v: v128, best: v128): v128 {
+  return v128.or(f32x4.gt(v, best), f32x4.ne(v, v));
+}
+
+/**
+ * maxPoolForward for a 2×2 window when every window is whole (no padding on any side: the caller
+ * checks (outH−1)·sh + 2 ≤ h and (outW−1)·sw + 2 ≤ w), c a multiple of 4. Same results and tie/NaN rules
+ * as the general loop (first tap in row-major order wins ties); without argmax it is four loads
+ * and three f32x4.max per four channels.
+ */
+function maxPool2x2(n: i32, h: i32, w: i32, c: i32, sh: i32, sw: i32, outH: i32, outW: i32,
+  x: usize, y: usize, argmax: usize): void {
+  const image = h * w * c;
+  const tap = <usize>c << 2, row = <usize>(w * c) << 2;
+  let yp = y, ap = argmax;
+  for (let b = 0; b < n; b++) {
+    const xb = x + (<usize>(b * image) << 2);
+    for (let oy = 0; oy < outH; oy++) {
+      for (let ox = 0; ox < outW; ox++) {
+        const t0 = (oy * sh * w + ox * sw) * c;
+        const p0 = xb + (<usize>t0 << 2);
+        if (!argmax) {
+          for (let o: usize = 0; o < tap; o += 16) {
+            const m = f32x4.max(f32x4.max(v128.load(p0 + o), v128.load(p0 + tap + o)),
+              f32x4.max(v128.load(p0 + row + o), v128.load(p0 + row + tap + o)));
+            v128.store(yp, m);
+            yp += 16;
+          }
+          continue;
+        }
+        const t1 = t0 + c, t2 = t0 + w * c, t3 = t2 + c;
+        for (let ch = 0; ch < c; ch += 4) {
+          const o = <usize>ch << 2;
+          let best = v128.load(p0 + o);
+          let idx = i32x4.add(i32x4.splat(t0 + ch), LANES);
+          let v = v128.load(p0 + tap + o);
+          let take = takeMax(v, best);
+          best = v128.bitselect(v, best, take);
+          idx = v128.bitselect(i32x4.add(i32x4.splat(t1 + ch), LANES), idx, take);
+          v = v128.load(p0 + row + o);
+          take = takeMax(v, best);
+          best = v128.bitselect(v, best, take);
+          idx = v128.bitselect(i32x4.add(i32x4.splat(t2 + ch), LANES), idx, take);
+          v = v128.load(p0 + row + tap + o);
+          take = takeMax(v, best);
+          best = v128.bitselect(v, best, take);
+          idx = v128.bitselect(i32x4.add(i32x4.splat(t3 + ch), LANES), idx, take);
+          v128.store(yp, best);
+          v128.store(ap, idx);
+          yp += 16;
+          ap += 16;
+        }
+      }
+    }
+  }
+}
+
 /**
  * maxPoolForward without argmax (inference), c a multiple of 4: one f32x4.max per tap instead of
  * the compare/select chain that tracks the winner (which was most of the pass). NaN propagates
@@ -71,6 +131,12 @@ function maxPoolValues(n: i32, h: i32, w: i32, c: i32, fh: i32, fw: i32, sh: i32
  */
 export function maxPoolForward(n: i32, h: i32, w: i32, c: i32, fh: i32, fw: i32, sh: i32, sw: i32,
   padTop: i32, padLeft: i32, outH: i32, outW: i32, x: usize, y: usize, argmax: usize): void {
+  if ((c & 3) == 0 && fh == 2 && fw == 2 && padTop == 0 && padLeft == 0 &&
+    (outH - 1) * sh + 2 <= h && (outW - 1) * sw + 2 <= w) {
+    // The CNNs' 2×2 pooling with whole windows: unrolled, no per-window bounds.
+    maxPool2x2(n, h, w, c, sh, sw, outH, outW, x, y, argmax);
+    return;
+  }
   if (!argmax && (c & 3) == 0) {
     maxPoolValues(n, h, w, c, fh, fw, sh, sw, padTop, padLeft, outH, outW, x, y);
     return;

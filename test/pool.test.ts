@@ -28,6 +28,10 @@ const cases: Case[] = [
   [1, 6, 6, 6, 3, 3, 2, 2, 1, 'round'],
   [1, 9, 9, 32, 3, 3, 2, 2, 'same'],
   [3, 12, 12, 36, 2, 2, 2, 2, 'valid'],
+  // 2×2 with C % 4 = 0: the unrolled path; odd sizes under 'same' pad the bottom/right (not it).
+  [2, 7, 7, 8, 2, 2, 2, 2, 'same'],
+  [2, 7, 9, 8, 2, 2, 2, 2, 'valid'],
+  [1, 6, 6, 4, 2, 2, 1, 1, 'valid'],
 ];
 
 function heapArray(values: ArrayLike<number>): number {
