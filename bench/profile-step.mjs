@@ -1,9 +1,10 @@
 // Where a training step's time goes, layer by layer (forward and backward), for the reference CNN.
-//   node bench/profile-step.mjs [batch]      (npm run build first)
+//   node bench/profile-step.mjs [batch] [threads]      (npm run build first)
 import * as s from '../dist/index.js';
 import { referenceCnn } from './cnn.mjs';
 
 const batch = Number(process.argv[2] ?? 32);
+if (process.argv[3]) s.setThreads(Number(process.argv[3]));
 const model = referenceCnn(s);
 model.compile({ optimizer: 'adam', loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
 const n = batch * 20;
@@ -17,7 +18,7 @@ const wrap = (obj, key, label) => {
   const f = obj[key].bind(obj);
   obj[key] = (...a) => { const t0 = performance.now(); const r = f(...a); times.set(label, (times.get(label) ?? 0) + performance.now() - t0); return r; };
 };
-for (const l of model.layers) { wrap(l, 'forward', `${l.name} fwd`); wrap(l, 'backward', `${l.name} bwd`); }
+for (const l of model.layers) { wrap(l, 'forward', `${l.name} fwd`); wrap(l, 'backward', `${l.name} bwd`); if (l.forwardPooled) { wrap(l, 'forwardPooled', `${l.name}+pool fwd`); wrap(l, 'backwardPooled', `${l.name}+pool bwd`); } }
 const opt = model.optimizer;
 wrap(opt, 'applyGradients', 'optimizer');
 const t0 = performance.now();
