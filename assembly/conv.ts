@@ -32,6 +32,8 @@ import { biasGrad, reluBackward } from './activations';
 import { maxPoolForward } from './pool';
 
 const MR: i32 = 6;
+/** Per-tile entry of the forward's row table: the first row's offset, then the six row deltas, padded. */
+const TILE_ROW_BYTES: usize = 32;
 
 // @ts-ignore: decorator
 @inline function g(geom: usize, i: i32): i32 {
@@ -115,7 +117,7 @@ class Plan {
   pt: i32; pl: i32; pb: i32; pr: i32; outH: i32; outW: i32; outC: i32; chunk: i32;
   hp: i32; wp: i32; padded: bool; K: i32; pixels: i32;
   ph: i32; pw: i32; psh: i32; psw: i32; ppt: i32; ppl: i32; pOutH: i32; pOutW: i32;
-  convOut: usize; packed: usize; pad: usize; dyPack: usize; pix: usize; offK: usize; ident: usize;
+  convOut: usize; packed: usize; pad: usize; dyPack: usize; pix: usize; tiles: usize; offK: usize; ident: usize;
   ra: usize; rc: usize; cols: usize; tile: usize;
 }
 
@@ -145,6 +147,7 @@ function layout(p: Plan, o: usize): usize {
   p.pad = o; o += p.padded ? align16(<usize>(p.chunk * p.hp * p.wp * p.c) << 2) : 0;
   p.dyPack = o; o += align16(<usize>(q * NR) << 2);
   p.pix = o; o += align16(<usize>(q + MR) << 2);
+  p.tiles = o; o += <usize>((q + MR - 1) / MR) * TILE_ROW_BYTES;
   p.offK = o; o += align16(<usize>(p.K + NR) << 2);
   p.ident = o; o += align16(<usize>p.outC << 2);
   p.ra = o; o += 32;
@@ -298,6 +301,11 @@ export function convForwardSlice(geom: usize, x: usize, w: usize, bias: usize, y
       src = p.pad;
     }
     fillPixels(p, nb);
+    // Each tile's row offsets, once for all the panels that reuse them.
+    for (let q0 = 0; q0 < nb * p.pixels; q0 += MR) {
+      const t = p.tiles + <usize>(q0 / MR) * TILE_ROW_BYTES;
+      store<i32>(t, <i32>rowOffsets(t + 4, p.pix, q0, min(MR, nb * p.pixels - q0)));
+    }
     const pooled = poolY != 0 && p.ph != 0;
     const dst = pooled ? p.convOut : y + <usize>n0 * outImage;
     const Q = nb * p.pixels;
@@ -307,8 +315,8 @@ export function convForwardSlice(geom: usize, x: usize, w: usize, bias: usize, y
       const biasJ: usize = bias ? bias + (<usize>j0 << 2) : 0;
       for (let q0 = 0; q0 < Q; q0 += MR) {
         const mr = min(MR, Q - q0);
-        const base = rowOffsets(p.ra, p.pix, q0, mr);
-        micro(src + base, p.ra, p.offK, K, pb, NR << 2,
+        const t = p.tiles + <usize>(q0 / MR) * TILE_ROW_BYTES;
+        micro(src + <usize>load<i32>(t), t + 4, p.offK, K, pb, NR << 2,
           dst + (<usize>(q0 * outC + j0) << 2), p.rc, mr, nr, 0, 0, biasJ, relu, p.tile);
       }
     }
