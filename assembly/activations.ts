@@ -158,6 +158,32 @@ export function addInto(n: i32, x: usize, y: usize): void {
   }
 }
 
+/**
+ * y[i] += x[i] + x[stride + i] + … + x[(count−1)·stride + i] for i < n, added in that order (the
+ * same sums as count addInto calls): the per-chunk weight-gradient partials of the convolution
+ * passes, in one read of each. stride: bytes between partials (any multiple of 4; 16 keeps loads aligned).
+ */
+export function addPartials(n: i32, x: usize, stride: usize, count: i32, y: usize): void {
+  const n4 = n & ~3;
+  let i = 0;
+  for (; i < n4; i += 4) {
+    const o = <usize>i << 2;
+    let acc = v128.load(y + o);
+    let p = x + o;
+    for (let c = 0; c < count; c++) {
+      acc = f32x4.add(acc, v128.load(p));
+      p += stride;
+    }
+    v128.store(y + o, acc);
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    let acc = load<f32>(y + o);
+    for (let c = 0; c < count; c++) acc += load<f32>(x + o + <usize>c * stride);
+    store<f32>(y + o, acc);
+  }
+}
+
 /** y = alpha · x over n floats. y may equal x. */
 export function scaleInto(n: i32, alpha: f32, x: usize, y: usize): void {
   const n4 = n & ~3;

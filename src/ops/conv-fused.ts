@@ -5,6 +5,7 @@
 // partial, summed in chunk order: deterministic for a given thread count.
 
 import { runtime, threadPool } from '../backend/runtime.js';
+import { parallelSlices } from '../backend/parallel.js';
 import type { Conv2DGeometry } from './conv.js';
 import type { PoolGeometry } from './pool.js';
 
@@ -22,7 +23,7 @@ type ConvSliceKernels = {
     poolY: number, poolArgmax: number): void;
   convBackwardSlice(geom: number, x: number, w: number, y: number, dy: number, relu: number, dx: number, dw: number, db: number,
     partials: number, partialBytes: number, counter: number, batch: number, scratch: number, poolY: number, poolArgmax: number): void;
-  addInto(n: number, x: number, y: number): void;
+  addPartials(n: number, x: number, stride: number, count: number, y: number): void;
 };
 const k = () => runtime().kernels as unknown as ConvSliceKernels;
 
@@ -112,13 +113,13 @@ export function convBackwardFused(g: Conv2DGeometry, s: ConvSlices, x: number, w
   if (py && !pa) throw new Error('convBackwardFused: the fused pooling has no argmax (forward ran without training)');
   if (s.chunks > 1 && !s.partials) throw new Error('convBackwardFused: the slices were planned for inference (no gradient partials)');
   run(s, (t) => ['convBackwardSlice', s.geom, x, w, y, dy, relu ? 1 : 0, dx, dw, db, s.partials, s.partialBytes, s.counter, g.batch, s.scratch[t], py, pa]);
-  // Chunk order, whichever thread did each chunk: the same sums every run.
-  const dwFloats = g.K * g.outC;
-  for (let c = 1; c < s.chunks; c++) {
-    const part = s.partials + (c - 1) * s.partialBytes;
-    k().addInto(dwFloats, part, dw);
-    if (db) k().addInto(g.outC, part + dwFloats * 4, db);
-  }
+  // Chunk order, whichever thread did each chunk: the same sums every run. Split over the threads
+  // by ranges of weights (each thread adds all partials for its range, in the same order).
+  if (s.chunks < 2) return;
+  const dwFloats = g.K * g.outC, count = s.chunks - 1;
+  parallelSlices(dwFloats, 4096, 4, (start, n) => ['addPartials', n, s.partials + start * 4, s.partialBytes, count, dw + start * 4],
+    k().addPartials);
+  if (db) k().addPartials(g.outC, s.partials + dwFloats * 4, s.partialBytes, count, db);
 }
 
 function pooledOrZero(s: ConvSlices, pool: FusedPool | undefined): number {
