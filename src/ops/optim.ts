@@ -13,7 +13,14 @@
 // per step. Nothing here allocates.
 
 import { miscKernels } from '../backend/kernels-misc.js';
+import { parallelSlices } from '../backend/parallel.js';
 import { runtime } from '../backend/runtime.js';
+
+/**
+ * Updates are elementwise, so they split over the threads by ranges of weights (same numbers on
+ * any thread count); below this many weights one thread is quicker than a dispatch.
+ */
+const PARALLEL_MIN = 32768;
 import { argError } from '../errors.js';
 
 /** A zeroed n-float optimizer slot (velocity, Adam m or v) in the heap; release with freeSlot. */
@@ -30,12 +37,13 @@ export function freeSlot(ptr: number): void {
 
 /** w −= lr·g over n floats. */
 export function sgdStep(n: number, w: number, g: number, lr: number): void {
-  miscKernels().sgdStep(n, w, g, lr);
+  parallelSlices(n, PARALLEL_MIN, 4, (a, c) => ['sgdStep', c, w + a * 4, g + a * 4, lr], miscKernels().sgdStep);
 }
 
 /** v = μ·v − lr·g, then w += v (or, with nesterov, w += μ·v − lr·g). v: an allocSlot(n) slot. */
 export function momentumStep(n: number, w: number, g: number, v: number, lr: number, momentum: number, nesterov = false): void {
-  miscKernels().momentumStep(n, w, g, v, lr, momentum, nesterov ? 1 : 0);
+  parallelSlices(n, PARALLEL_MIN, 4, (a, c) => ['momentumStep', c, w + a * 4, g + a * 4, v + a * 4, lr, momentum, nesterov ? 1 : 0],
+    miscKernels().momentumStep);
 }
 
 /** lr_t = lr·√(1−β2^t)/(1−β1^t), in float64 (Keras computes the same in float32). */
@@ -50,7 +58,9 @@ export function adamLearningRate(lr: number, beta1: number, beta2: number, t: nu
 export function adamStep(n: number, w: number, g: number, m: number, v: number, t: number,
   lr: number, beta1: number, beta2: number, epsilon: number): void {
   if (!Number.isInteger(t) || t < 1) throw argError('adamStep', 't', t, 'the 1-based step number (a positive integer)');
-  miscKernels().adamStep(n, w, g, m, v, adamLearningRate(lr, beta1, beta2, t), beta1, beta2, epsilon);
+  const lrT = adamLearningRate(lr, beta1, beta2, t);
+  parallelSlices(n, PARALLEL_MIN, 4, (a, c) => ['adamStep', c, w + a * 4, g + a * 4, m + a * 4, v + a * 4, lrT, beta1, beta2, epsilon],
+    miscKernels().adamStep);
 }
 
 export interface SgdConfig { learningRate: number; momentum: number; nesterov: boolean }
