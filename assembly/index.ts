@@ -8,3 +8,4 @@ export * from './activations';
 export * from './loss';
 export * from './optim';
 export * from './conv';
+export * from './convert';

@@ -62,20 +62,35 @@ function tensorExamples(t: Tensor, from = 0, to = t.shape[0]): Examples {
 
 function uint8Examples(x: Uint8Images, from = 0, to = x.count): Examples {
   const per = x.sampleShape.reduce((a, b) => a * b, 1);
-  const lut = new Float32Array(256).map((_, i) => i * x.scale);
   return {
     count: to - from,
     sampleShape: x.sampleShape,
     gather(idx, start, n, dst) {
-      const f = runtime().heap.f32;
-      const d0 = dst >>> 2;
+      // The batch's bytes are copied into the heap (native copies) and widened there by a SIMD
+      // kernel: a JavaScript per-pixel loop took ~0.4 ms per 128 MNIST images, 2% of a step.
+      const st = staging(n * per);
+      const u8 = runtime().heap.u8;
       for (let i = 0; i < n; i++) {
-        const s = (from + idx[start + i]) * per, d = d0 + i * per;
-        for (let j = 0; j < per; j++) f[d + j] = lut[x.data[s + j]];
+        const s = (from + idx[start + i]) * per;
+        u8.set(x.data.subarray(s, s + per), st + i * per);
       }
+      (runtime().kernels as unknown as { u8ToF32(n: number, src: number, dst: number, scale: number): void }).u8ToF32(n * per, st, dst, x.scale);
     },
     slice: (a, b) => uint8Examples(x, from + a, from + b),
   };
+}
+
+/** The heap bytes uint8 batches are staged in, grown as needed and kept (one per process). */
+let stagingPtr = 0;
+let stagingBytes = 0;
+function staging(bytes: number): number {
+  if (bytes > stagingBytes) {
+    const { heap } = runtime();
+    if (stagingPtr) heap.free(stagingPtr);
+    stagingPtr = heap.alloc(bytes);
+    stagingBytes = bytes;
+  }
+  return stagingPtr;
 }
 
 export function toExamples(op: string, arg: string, x: unknown): Examples {
