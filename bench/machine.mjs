@@ -17,3 +17,10 @@ export function medianMs(task) {
   if (!r || r.error || !r.latency) throw new Error(`bench task '${task.name}' failed: ${r?.error?.message ?? 'no result'}`);
   return r.latency.p50;
 }
+
+/** Fastest repetition in ms of a finished tinybench task: beside the median it shows how far a
+ * shared machine's neighbours moved the figures during the run. */
+export function bestMs(task) {
+  medianMs(task);
+  return task.result.latency.min;
+}
