@@ -7,13 +7,16 @@
 // Two layers, as for every op family: pointer-level functions (geometry validated once, buffers
 // passed in, no allocation: the training loop) and the tfjs-named tensor ops built on them.
 // The tfjs names differ in case from the pointer-level ones: conv2DBackpropInput (tensors) vs
-// conv2dBackpropInput (pointers).
+// conv2dBackpropInput (pointers). The conv2d tensor op (and the Conv2D layer) run the direct
+// passes of conv-fused.ts instead, which need no col matrix; the im2col passes here serve the
+// backprop tensor ops, 1×1-style convolutions (col = x) and the tests' cross-checks.
 
 import { convKernels } from '../backend/kernels-conv.js';
 import { runtime, threadPool } from '../backend/runtime.js';
 import { argError, pair } from '../errors.js';
 import { allocTensor, Tensor } from '../tensor.js';
 import { gemm } from './matmul.js';
+import { convForwardFused, planConvSlices } from './conv-fused.js';
 
 /** tfjs ExplicitPadding for NHWC: [[0, 0], [top, bottom], [left, right], [0, 0]]. */
 export type ExplicitPadding = [[number, number], [number, number], [number, number], [number, number]];
@@ -261,7 +264,18 @@ export function conv2d(x: Tensor, filter: Tensor, strides: number | [number, num
   const x4 = x.rank === 3 ? [1, ...x.shape] : x.shape;
   const g = conv2dGeometry(op, x4, filter.shape, strides, pad, dilations, dimRoundingMode);
   const y = allocTensor(x.rank === 3 ? [g.outH, g.outW, g.outC] : [g.batch, g.outH, g.outW, g.outC]);
-  withScratch(g.colFloats, (col) => conv2dForward(g, x.ptr, filter.ptr, 0, y.ptr, col, false));
+  if (g.colIsInput) {
+    conv2dForward(g, x.ptr, filter.ptr, 0, y.ptr, 0, false);
+  } else {
+    // The direct passes the layers use: no im2col matrix (M·K floats: 35 MB for the CNN's conv2
+    // at batch 256), only per-thread scratch.
+    const s = planConvSlices(g, false);
+    try {
+      convForwardFused(g, s, x.ptr, filter.ptr, 0, y.ptr, false);
+    } finally {
+      s.free();
+    }
+  }
   return y;
 }
 
