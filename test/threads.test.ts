@@ -33,6 +33,18 @@ describe('thread pool', () => {
     }
   });
 
+  it('an idle pool stops using the CPU (workers poll ~2 ms after a job, then sleep)', async () => {
+    setThreads(2);
+    workload();
+    await new Promise((r) => setTimeout(r, 50));
+    const before = process.cpuUsage();
+    await new Promise((r) => setTimeout(r, 500));
+    const used = process.cpuUsage(before);
+    // A worker still polling would burn the whole 500 ms; sleeping workers (and an idle main
+    // thread) use next to nothing.
+    expect((used.user + used.system) / 1000).toBeLessThan(150);
+  });
+
   it('splits weight-gradient GEMMs (huge K) by K: deterministic per thread count, equal to one thread within rounding', () => {
     const a = tensor(randn(4000 * 40, 7), [4000, 40]), b = tensor(randn(4000 * 24, 8), [4000, 24]);
     setThreads(1);
