@@ -332,7 +332,8 @@ export function convForwardSlice(geom: usize, x: usize, w: usize, bias: usize, y
  * The backward pass over the chunks this thread claims: with relu ≠ 0, dy is first masked in place
  * by y > 0; then the chunk's Σ x-patch·dy and Σ dy are written (not added) to dw and db for chunk 0,
  * to partial c−1 for chunk c ≥ 1 (partials + (c−1)·partialBytes: dW [K × outC], then db [outC]);
- * and, if dx ≠ 0, dx = the scatter of dy·wᵀ for the chunk's images (overwritten). db = 0 skips the bias.
+ * and, if dx ≠ 0, dx = the scatter of dy·wᵀ for the chunk's images (overwritten). db = 0 skips the
+ * bias; dw = 0 skips the weight gradient (x and partials are then unused: conv2DBackpropInput).
  * With poolY ≠ 0 (the fused pooling of convForwardSlice): dy is the gradient of the POOLED output,
  * and each chunk's convolution gradient is built in scratch by routing it to poolArgmax (masked by
  * poolY > 0 under ReLU: max commutes with ReLU, so that is y > 0 at the winning tap); y is unused.
@@ -368,14 +369,14 @@ export function convBackwardSlice(geom: usize, x: usize, w: usize, y: usize, dy:
     }
     if (cdb) biasGrad(Q, outC, dyb, cdb, 0);
     let src = xb;
-    if (p.padded) {
+    if (p.padded && dw) {
       padImages(p, xb, nb);
       src = p.pad;
     }
     fillPixels(p, nb);
     // dW: rows k (six taps/channels through offK), reduction over the chunk's pixels (offsets pix).
     regularRows(p.rc, outC << 2, MR);
-    for (let j0 = 0; j0 < outC; j0 += NR) {
+    if (dw) for (let j0 = 0; j0 < outC; j0 += NR) {
       const nr = min(NR, outC - j0);
       // The chunk's dy columns j0..j0+7 as one contiguous [Q × 8] panel (zero-padded when ragged):
       // the reduction then streams it from L1 instead of striding through dy. With few row tiles

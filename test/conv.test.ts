@@ -220,6 +220,30 @@ describe('conv2d tensor ops', () => {
     expect(memory().numTensors).toBe(before.numTensors);
     expect(memory().numBytesInHeap).toBe(before.numBytesInHeap);
   });
+  // The tensor ops run the layers' direct passes: sweep geometries (padding, stride, 1×1 = the
+  // col-is-x path, rank 3, several chunks) against the reference.
+  const backpropCases: [number[], number[], number | [number, number], Padding][] = [
+    [[3, 9, 8, 4], [3, 3, 4, 6], 1, 'valid'],
+    [[2, 10, 7, 2], [2, 3, 2, 9], [2, 1], 'same'],
+    [[1, 6, 6, 5], [1, 1, 5, 3], 1, 'valid'],
+    [[2, 8, 8, 3], [3, 3, 3, 4], 1, [[0, 0], [2, 1], [0, 2], [0, 0]]],
+    [[5, 40, 40, 6], [3, 3, 6, 8], 1, 'same'],
+  ];
+  for (const [xShape, fShape, strides, pad] of backpropCases) {
+    it(`backprop tensor ops, x [${xShape}] filter [${fShape}] strides ${JSON.stringify(strides)} pad ${JSON.stringify(pad)}`, () => {
+      const g = conv2dGeometry('conv2d', xShape, fShape, strides, pad);
+      const xv = randn(xShape.reduce((a, b) => a * b, 1), 21), fv = randn(fShape.reduce((a, b) => a * b, 1), 22, 0.3);
+      const dyv = randn(g.M * g.outC, 23);
+      const x = tensor(xv, xShape), f = tensor(fv, fShape), dy = tensor(dyv, [g.batch, g.outH, g.outW, g.outC]);
+      const y = conv2d(x, f, strides, pad);
+      const dx = conv2DBackpropInput(xShape, dy, f, strides, pad);
+      const dw = conv2DBackpropFilter(x, dy, fShape as [number, number, number, number], strides, pad);
+      expect(maxRelErr(y.dataSync(), refConv2d(g, xv, fv))).toBeLessThan(1e-5 * g.K);
+      expect(maxRelErr(dx.dataSync(), refConv2dBackpropInput(g, dyv, fv))).toBeLessThan(1e-5 * g.outC * g.kh * g.kw);
+      expect(maxRelErr(dw.dataSync(), refConv2dBackpropFilter(g, xv, dyv))).toBeLessThan(1e-5 * g.M);
+      for (const t of [x, f, dy, y, dx, dw]) t.dispose();
+    });
+  }
   it('conv2DBackpropInput, conv2DBackpropFilter and conv2dTranspose match the reference', () => {
     const xShape = [2, 7, 6, 3], fShape = [4, 3, 3, 5];
     const g = conv2dGeometry('conv2d', xShape, fShape, 2, 'same');

@@ -7,16 +7,16 @@
 // Two layers, as for every op family: pointer-level functions (geometry validated once, buffers
 // passed in, no allocation: the training loop) and the tfjs-named tensor ops built on them.
 // The tfjs names differ in case from the pointer-level ones: conv2DBackpropInput (tensors) vs
-// conv2dBackpropInput (pointers). The conv2d tensor op (and the Conv2D layer) run the direct
-// passes of conv-fused.ts instead, which need no col matrix; the im2col passes here serve the
-// backprop tensor ops, 1×1-style convolutions (col = x) and the tests' cross-checks.
+// conv2dBackpropInput (pointers). The tensor ops (and the Conv2D layer) run the direct passes of
+// conv-fused.ts instead, which need no col matrix; the im2col passes here serve 1×1-style
+// convolutions (col = x) and the tests' cross-checks.
 
 import { convKernels } from '../backend/kernels-conv.js';
-import { runtime, threadPool } from '../backend/runtime.js';
+import { threadPool } from '../backend/runtime.js';
 import { argError, pair } from '../errors.js';
 import { allocTensor, Tensor } from '../tensor.js';
 import { gemm } from './matmul.js';
-import { convForwardFused, planConvSlices } from './conv-fused.js';
+import { convBackwardFused, convForwardFused, planConvSlices, type ConvSlices } from './conv-fused.js';
 
 /** tfjs ExplicitPadding for NHWC: [[0, 0], [top, bottom], [left, right], [0, 0]]. */
 export type ExplicitPadding = [[number, number], [number, number], [number, number], [number, number]];
@@ -243,14 +243,16 @@ function checkFormat(op: string, dataFormat: unknown): void {
 }
 
 /** Runs fn with a scratch block of `floats` floats (none if 0), freeing it afterwards. */
-function withScratch(floats: number, fn: (ptr: number) => void): void {
-  if (floats === 0) return fn(0);
-  const heap = runtime().heap;
-  const ptr = heap.alloc(floats * 4);
+/**
+ * Runs fn with the per-thread scratch of the layers' direct passes (conv-fused.ts) for one call:
+ * the tensor ops then need no im2col matrix (M·K floats: 35 MB for the CNN's conv2 at batch 256).
+ */
+function withDirectPasses(g: Conv2DGeometry, fn: (s: ConvSlices) => void): void {
+  const s = planConvSlices(g, true);
   try {
-    fn(ptr);
+    fn(s);
   } finally {
-    heap.free(ptr);
+    s.free();
   }
 }
 
@@ -264,18 +266,8 @@ export function conv2d(x: Tensor, filter: Tensor, strides: number | [number, num
   const x4 = x.rank === 3 ? [1, ...x.shape] : x.shape;
   const g = conv2dGeometry(op, x4, filter.shape, strides, pad, dilations, dimRoundingMode);
   const y = allocTensor(x.rank === 3 ? [g.outH, g.outW, g.outC] : [g.batch, g.outH, g.outW, g.outC]);
-  if (g.colIsInput) {
-    conv2dForward(g, x.ptr, filter.ptr, 0, y.ptr, 0, false);
-  } else {
-    // The direct passes the layers use: no im2col matrix (M·K floats: 35 MB for the CNN's conv2
-    // at batch 256), only per-thread scratch.
-    const s = planConvSlices(g, false);
-    try {
-      convForwardFused(g, s, x.ptr, filter.ptr, 0, y.ptr, false);
-    } finally {
-      s.free();
-    }
-  }
+  if (g.colIsInput) conv2dForward(g, x.ptr, filter.ptr, 0, y.ptr, 0, false);
+  else withDirectPasses(g, (s) => convForwardFused(g, s, x.ptr, filter.ptr, 0, y.ptr, false));
   return y;
 }
 
@@ -304,7 +296,8 @@ function backpropInputOp(op: string, [xArg, dyArg]: [string, string], xShape: nu
   const g = conv2dGeometry(op, rank3 ? [1, ...xShape] : xShape, filter.shape, strides, pad, 1, dimRoundingMode);
   expectDyShape(op, dyArg, dy, g, rank3);
   const dx = allocTensor(xShape);
-  withScratch(g.colFloats, (dcol) => conv2dBackpropInput(g, dy.ptr, filter.ptr, dx.ptr, dcol));
+  if (g.colIsInput) conv2dBackpropInput(g, dy.ptr, filter.ptr, dx.ptr, 0);
+  else withDirectPasses(g, (s) => convBackwardFused(g, s, 0, filter.ptr, 0, dy.ptr, false, dx.ptr, 0, 0));
   return dx;
 }
 
@@ -319,7 +312,8 @@ export function conv2DBackpropFilter(x: Tensor, dy: Tensor, filterShape: [number
   const g = conv2dGeometry(op, rank3 ? [1, ...x.shape] : x.shape, filterShape, strides, pad, 1, dimRoundingMode);
   expectDyShape(op, 'dy', dy, g, rank3);
   const dw = allocTensor(filterShape);
-  withScratch(g.colFloats, (col) => conv2dBackpropFilter(g, x.ptr, dy.ptr, dw.ptr, col));
+  if (g.colIsInput) conv2dBackpropFilter(g, x.ptr, dy.ptr, dw.ptr, 0);
+  else withDirectPasses(g, (s) => convBackwardFused(g, s, x.ptr, 0, 0, dy.ptr, false, 0, dw.ptr, 0));
   return dw;
 }
 
