@@ -1,6 +1,8 @@
-// npm run bench: GEMM throughput at 512³ and at the reference CNN's shapes, against the machine's
-// measured SIMD peak (register-only multiply-add loop in the same wasm build) and a naive scalar
-// JavaScript triple loop, all in one run. Runs the relaxed (FMA) and the plain SIMD build.
+// npm run bench: GEMM throughput at 512³ and at the reference CNN's shapes, and the direct
+// convolution (the conv2d op and its backprop ops: the passes the layers run) at the CNN's conv
+// shapes, against the machine's measured SIMD peak (register-only multiply-add loop in the same
+// wasm build) and a naive scalar JavaScript triple loop, all in one run. Runs the relaxed (FMA)
+// and the plain SIMD build.
 //   node bench/kernels.mjs [--json]        (npm run build first)
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -17,6 +19,12 @@ const shapes = [
   { name: 'conv2 im2col, batch 128', m: 121 * 128, n: 64, k: 288 },
   { name: 'dense1, batch 32', m: 32, n: 64, k: 1600 },
   { name: 'dense1, batch 128', m: 128, n: 64, k: 1600 },
+];
+
+// The CNN's convolutions at batch 32: FLOPs = 2·(batch·outH·outW)·(kh·kw·inC)·outC per pass.
+const convs = [
+  { name: 'conv1, batch 32', x: [32, 28, 28, 1], f: [3, 3, 1, 32] },
+  { name: 'conv2, batch 32', x: [32, 13, 13, 32], f: [3, 3, 32, 64] },
 ];
 
 function naiveMatMul(a, b, c, m, n, k) {
@@ -42,14 +50,36 @@ async function measure() {
     held.push(a, b);
     bench.add(`matMul ${sh.name}`, () => s.matMul(a, b).dispose());
   }
+  const convFlops = [];
+  for (const c of convs) {
+    const size = (d) => d.reduce((a, b) => a * b, 1);
+    const x = s.tensor(new Float32Array(size(c.x)).map((_, i) => ((i * 7) % 13) / 13 - 0.5), c.x);
+    const f = s.tensor(new Float32Array(size(c.f)).map((_, i) => ((i * 5) % 11) / 11 - 0.5), c.f);
+    const [n, h, w] = c.x, [kh, kw, inC, outC] = c.f, outH = h - kh + 1, outW = w - kw + 1;
+    const dy = s.tensor(new Float32Array(n * outH * outW * outC).fill(0.01), [n, outH, outW, outC]);
+    held.push(x, f, dy);
+    const flops = 2 * n * outH * outW * kh * kw * inC * outC;
+    bench.add(`conv2d ${c.name}`, () => s.conv2d(x, f, 1, 'valid').dispose());
+    bench.add(`conv2DBackpropFilter ${c.name}`, () => s.conv2DBackpropFilter(x, dy, c.f, 1, 'valid').dispose());
+    convFlops.push([`conv2d ${c.name}`, flops], [`conv2DBackpropFilter ${c.name}`, flops]);
+    if (inC > 1) {
+      bench.add(`conv2DBackpropInput ${c.name}`, () => s.conv2DBackpropInput(c.x, dy, f, 1, 'valid').dispose());
+      convFlops.push([`conv2DBackpropInput ${c.name}`, flops]);
+    }
+  }
   await bench.run();
   const rows = shapes.map((sh, i) => {
     const ms = medianMs(bench.tasks[i]);
     const gflops = (2 * sh.m * sh.n * sh.k) / (ms / 1000) / 1e9;
     return { shape: sh.name, m: sh.m, n: sh.n, k: sh.k, medianMs: ms, gflops, fractionOfPeak: gflops / peak };
   });
+  const convRows = convFlops.map(([name, flops], i) => {
+    const ms = medianMs(bench.tasks[shapes.length + i]);
+    const gflops = flops / (ms / 1000) / 1e9;
+    return { op: name, medianMs: ms, gflops, fractionOfPeak: gflops / peak };
+  });
   held.forEach((t) => t.dispose());
-  return { variant: s.wasmVariant(), peakGflops: peak, rows };
+  return { variant: s.wasmVariant(), peakGflops: peak, rows, convRows };
 }
 
 async function naive() {
@@ -95,6 +125,10 @@ if (child) {
         console.log(`| ${r.shape} | ${r.m}×${r.n}×${r.k} | ${r.medianMs.toFixed(3)} | ${r.gflops.toFixed(1)} | ${(r.fractionOfPeak * 100).toFixed(0)}% |`);
       }
       console.log(`512³ vs naive scalar JS triple loop (${naiveResult.gflops.toFixed(2)} GFLOP/s): ${run.rows[0].timesNaive.toFixed(0)}×\n`);
+      console.log('| direct convolution (op, shape) | median ms | GFLOP/s | of peak |');
+      console.log('|---|---:|---:|---:|');
+      for (const r of run.convRows) console.log(`| ${r.op} | ${r.medianMs.toFixed(3)} | ${r.gflops.toFixed(1)} | ${(r.fractionOfPeak * 100).toFixed(0)}% |`);
+      console.log('');
     }
   }
 }
