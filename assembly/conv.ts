@@ -23,8 +23,9 @@
 // Work is shared out dynamically: every thread runs the same call and claims chunks (geom[14]
 // images each) from the shared counter at `counter` (an i32 the caller zeroes) until the batch is
 // used up. A thread slowed by a busy core does fewer chunks instead of holding the others up, and
-// results stay deterministic: each chunk's output has one place (dW/db: chunk c ≥ 1 writes partial
-// c−1, summed in chunk order by the caller).
+// results stay deterministic: each chunk's output has one place. The backward claims groups of
+// chunks, each group summing its weight gradient into its own partial (group g ≥ 1 into partial
+// g−1, summed in group order by the caller): a bounded number of partials, whatever the batch.
 
 import { fmadd } from './simd';
 import { packB, storeRow, NR } from './pack';
@@ -329,9 +330,10 @@ export function convForwardSlice(geom: usize, x: usize, w: usize, bias: usize, y
 }
 
 /**
- * The backward pass over the chunks this thread claims: with relu ≠ 0, dy is first masked in place
- * by y > 0; then the chunk's Σ x-patch·dy and Σ dy are written (not added) to dw and db for chunk 0,
- * to partial c−1 for chunk c ≥ 1 (partials + (c−1)·partialBytes: dW [K × outC], then db [outC]);
+ * The backward pass over the groups of chunks this thread claims (groupChunks chunks each): with
+ * relu ≠ 0, dy is first masked in place by y > 0; then the group's Σ x-patch·dy and Σ dy are
+ * written (not added) to dw and db for group 0, to partial g−1 for group g ≥ 1 (partials +
+ * (g−1)·partialBytes: dW [K × outC], then db [outC]);
  * and, if dx ≠ 0, dx = the scatter of dy·wᵀ for the chunk's images (overwritten). db = 0 skips the
  * bias; dw = 0 skips the weight gradient (x and partials are then unused: conv2DBackpropInput).
  * With poolY ≠ 0 (the fused pooling of convForwardSlice): dy is the gradient of the POOLED output,
@@ -339,8 +341,8 @@ export function convForwardSlice(geom: usize, x: usize, w: usize, bias: usize, y
  * poolY > 0 under ReLU: max commutes with ReLU, so that is y > 0 at the winning tap); y is unused.
  */
 export function convBackwardSlice(geom: usize, x: usize, w: usize, y: usize, dy: usize, relu: i32,
-  dx: usize, dw: usize, db: usize, partials: usize, partialBytes: usize, counter: usize, batch: i32, scratch: usize,
-  poolY: usize, poolArgmax: usize): void {
+  dx: usize, dw: usize, db: usize, partials: usize, partialBytes: usize, counter: usize, groupChunks: i32, batch: i32,
+  scratch: usize, poolY: usize, poolArgmax: usize): void {
   const p = plan(geom, scratch);
   const K = p.K, outC = p.outC;
   // op(B) = wᵀ [outC × K], packed once into 8-column panels of k.
@@ -349,74 +351,81 @@ export function convBackwardSlice(geom: usize, x: usize, w: usize, y: usize, dy:
   const outImage = <usize>(p.pixels * outC) << 2;
   const dyRow = <usize>outC << 2;
   for (;;) {
-    const ci = claim(counter);
-    const n0 = ci * p.chunk;
-    if (n0 >= batch) break;
-    const nb = min(p.chunk, batch - n0);
-    const Q = nb * p.pixels;
-    const xb = x + <usize>n0 * inImage;
-    let dyb = dy + <usize>n0 * outImage;
-    const part: usize = ci > 0 ? partials + <usize>(ci - 1) * partialBytes : 0;
-    const cdw: usize = ci > 0 ? part : dw;
-    const cdb: usize = db == 0 ? 0 : ci > 0 ? part + (<usize>(K * outC) << 2) : db;
-    if (poolY != 0 && p.ph != 0) {
-      const pooledImage = p.pOutH * p.pOutW * outC;
-      const at0 = <usize>(n0 * pooledImage) << 2;
-      unpool(p.convOut, dy + at0, poolY + at0, poolArgmax + at0, nb, outImage, pooledImage, relu);
-      dyb = p.convOut;
-    } else if (relu) {
-      reluBackward(Q * outC, y + <usize>n0 * outImage, dyb, dyb);
-    }
-    if (cdb) biasGrad(Q, outC, dyb, cdb, 0);
-    let src = xb;
-    if (p.padded && dw) {
-      padImages(p, xb, nb);
-      src = p.pad;
-    }
-    fillPixels(p, nb);
-    // dW: rows k (six taps/channels through offK), reduction over the chunk's pixels (offsets pix).
-    regularRows(p.rc, outC << 2, MR);
-    if (dw) for (let j0 = 0; j0 < outC; j0 += NR) {
-      const nr = min(NR, outC - j0);
-      // The chunk's dy columns j0..j0+7 as one contiguous [Q × 8] panel (zero-padded when ragged):
-      // the reduction then streams it from L1 instead of striding through dy. With few row tiles
-      // (conv1: K = 9) the copy costs more than it saves, so a full panel is read in place.
-      let pb = dyb + (<usize>j0 << 2);
-      let bStep = dyRow;
-      if (nr < NR || K > 4 * MR) {
-        packB(dyb, outC, 1, 0, Q, j0, nr, p.dyPack);
-        pb = p.dyPack;
-        bStep = NR << 2;
+    // A claim is a group of groupChunks consecutive chunks, summed into the group's partial in
+    // chunk order: any thread may take any group, and the sums come out the same.
+    const gi = claim(counter);
+    const first = gi * groupChunks;
+    if (first * p.chunk >= batch) break;
+    const part: usize = gi > 0 ? partials + <usize>(gi - 1) * partialBytes : 0;
+    const gdw: usize = gi > 0 ? part : dw;
+    const gdb: usize = db == 0 ? 0 : gi > 0 ? part + (<usize>(K * outC) << 2) : db;
+    for (let ci = first; ci < first + groupChunks; ci++) {
+      const n0 = ci * p.chunk;
+      if (n0 >= batch) break;
+      const acc = ci > first ? 1 : 0;
+      const nb = min(p.chunk, batch - n0);
+      const Q = nb * p.pixels;
+      const xb = x + <usize>n0 * inImage;
+      let dyb = dy + <usize>n0 * outImage;
+      if (poolY != 0 && p.ph != 0) {
+        const pooledImage = p.pOutH * p.pOutW * outC;
+        const at0 = <usize>(n0 * pooledImage) << 2;
+        unpool(p.convOut, dy + at0, poolY + at0, poolArgmax + at0, nb, outImage, pooledImage, relu);
+        dyb = p.convOut;
+      } else if (relu) {
+        reluBackward(Q * outC, y + <usize>n0 * outImage, dyb, dyb);
       }
-      for (let k0 = 0; k0 < K; k0 += MR) {
-        const mr = min(MR, K - k0);
-        const base = rowOffsets(p.ra, p.offK, k0, mr);
-        micro(src + base, p.ra, p.pix, Q, pb, bStep, cdw + (<usize>(k0 * outC + j0) << 2), p.rc, mr, nr, 0, 0, 0, 0, p.tile);
+      if (gdb) biasGrad(Q, outC, dyb, gdb, acc);
+      let src = xb;
+      if (p.padded && dw) {
+        padImages(p, xb, nb);
+        src = p.pad;
       }
-    }
-    if (!dx) continue;
-    // dX: rows = output pixels (dy rows), columns = k in panels of 8, scattered to pix(q) + offK(k).
-    const target = p.padded ? p.pad : dx + <usize>n0 * inImage;
-    memory.fill(target, 0, p.padded ? <usize>(nb * p.hp * p.wp * p.c) << 2 : <usize>nb * inImage);
-    // Tiles outer, panels inner: the six dy rows and the dx they scatter to stay in L1 while the
-    // packed wᵀ streams from L2.
-    for (let q0 = 0; q0 < Q; q0 += MR) {
-      const mr = min(MR, Q - q0);
-      const base = rowOffsets(p.rc, p.pix, q0, mr);
-      regularRows(p.ra, outC << 2, mr);
-      const a = dyb + <usize>q0 * dyRow;
-      for (let k0 = 0; k0 < K; k0 += NR) {
-        const nr = min(NR, K - k0);
-        const off0 = at(p.offK, k0);
-        // Eight columns that are eight adjacent floats of dx store as two vectors; others scatter.
-        let cols: usize = 0;
-        if (nr < NR || at(p.offK, k0 + NR - 1) - off0 != <usize>((NR - 1) << 2)) {
-          cols = p.cols;
-          for (let j = 0; j < NR; j++) store<i32>(cols + (<usize>j << 2), load<i32>(p.offK + (<usize>(k0 + min(j, nr - 1)) << 2)) - <i32>off0);
+      fillPixels(p, nb);
+      // dW: rows k (six taps/channels through offK), reduction over the chunk's pixels (offsets pix).
+      regularRows(p.rc, outC << 2, MR);
+      if (dw) for (let j0 = 0; j0 < outC; j0 += NR) {
+        const nr = min(NR, outC - j0);
+        // The chunk's dy columns j0..j0+7 as one contiguous [Q × 8] panel (zero-padded when ragged):
+        // the reduction then streams it from L1 instead of striding through dy. With few row tiles
+        // (conv1: K = 9) the copy costs more than it saves, so a full panel is read in place.
+        let pb = dyb + (<usize>j0 << 2);
+        let bStep = dyRow;
+        if (nr < NR || K > 4 * MR) {
+          packB(dyb, outC, 1, 0, Q, j0, nr, p.dyPack);
+          pb = p.dyPack;
+          bStep = NR << 2;
         }
-        micro(a, p.ra, p.ident, outC, p.packed + (<usize>(k0 * outC) << 2), NR << 2, target + base + off0, p.rc, mr, nr, cols, 1, 0, 0, p.tile);
+        for (let k0 = 0; k0 < K; k0 += MR) {
+          const mr = min(MR, K - k0);
+          const base = rowOffsets(p.ra, p.offK, k0, mr);
+          micro(src + base, p.ra, p.pix, Q, pb, bStep, gdw + (<usize>(k0 * outC + j0) << 2), p.rc, mr, nr, 0, acc, 0, 0, p.tile);
+        }
       }
+      if (!dx) continue;
+      // dX: rows = output pixels (dy rows), columns = k in panels of 8, scattered to pix(q) + offK(k).
+      const target = p.padded ? p.pad : dx + <usize>n0 * inImage;
+      memory.fill(target, 0, p.padded ? <usize>(nb * p.hp * p.wp * p.c) << 2 : <usize>nb * inImage);
+      // Tiles outer, panels inner: the six dy rows and the dx they scatter to stay in L1 while the
+      // packed wᵀ streams from L2.
+      for (let q0 = 0; q0 < Q; q0 += MR) {
+        const mr = min(MR, Q - q0);
+        const base = rowOffsets(p.rc, p.pix, q0, mr);
+        regularRows(p.ra, outC << 2, mr);
+        const a = dyb + <usize>q0 * dyRow;
+        for (let k0 = 0; k0 < K; k0 += NR) {
+          const nr = min(NR, K - k0);
+          const off0 = at(p.offK, k0);
+          // Eight columns that are eight adjacent floats of dx store as two vectors; others scatter.
+          let cols: usize = 0;
+          if (nr < NR || at(p.offK, k0 + NR - 1) - off0 != <usize>((NR - 1) << 2)) {
+            cols = p.cols;
+            for (let j = 0; j < NR; j++) store<i32>(cols + (<usize>j << 2), load<i32>(p.offK + (<usize>(k0 + min(j, nr - 1)) << 2)) - <i32>off0);
+          }
+          micro(a, p.ra, p.ident, outC, p.packed + (<usize>(k0 * outC) << 2), NR << 2, target + base + off0, p.rc, mr, nr, cols, 1, 0, 0, p.tile);
+        }
+      }
+      if (p.padded) unpadImages(p, dx + <usize>n0 * inImage, nb);
     }
-    if (p.padded) unpadImages(p, dx + <usize>n0 * inImage, nb);
   }
 }

@@ -21,7 +21,9 @@ const cases: Case[] = [
 
 const relu = (v: Float64Array) => v.map((e) => Math.max(0, e));
 
-describe.each([1, 2])('fused conv passes on %i thread(s)', (threads) => {
+// Budgets for the backward's gradient partials: the default (one chunk per claim), and tiny ones
+// that force groups of several chunks per claim (the path big layers at big batches take).
+describe.each([[1, undefined], [2, undefined], [2, 3000], [2, 1]] as const)('direct conv passes on %i thread(s), partials budget %s', (threads, budget) => {
   afterAll(() => setThreads(2));
   for (const [name, xs, fs, strides, pad, dil] of cases) {
     it(name, () => {
@@ -34,7 +36,7 @@ describe.each([1, 2])('fused conv passes on %i thread(s)', (threads) => {
       const put = (v: Float32Array) => { const ptr = heap.alloc(v.length * 4); heap.writeF32(ptr, v); return ptr; };
       const x = put(xv), w = put(wv), b = put(bv), dy = put(gv);
       const y = heap.alloc(g.M * g.outC * 4), dx = heap.alloc(xv.length * 4), dw = heap.alloc(wv.length * 4), db = heap.alloc(g.outC * 4);
-      const s = planConvSlices(g, true);
+      const s = planConvSlices(g, true, undefined, budget);
       convForwardFused(g, s, x, w, b, y, true);
       const want = relu(refConv2d(p as never, xv, wv, bv));
       expect(maxRelErr(heap.readF32(y, want.length), want)).toBeLessThan(1e-5 * g.K);

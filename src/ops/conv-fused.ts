@@ -1,8 +1,8 @@
 // The direct convolution passes (assembly/conv.ts): the micro-kernel runs straight over the input
 // images (no im2col matrix), chunk by chunk, each thread with its own scratch; a whole layer pass
 // is one dispatch. Threads claim chunks from a shared counter (a core slowed by a neighbour on a
-// shared machine, or a little core, does fewer), and each chunk's weight gradient has its own
-// partial, summed in chunk order: deterministic for a given thread count.
+// shared machine, or a little core, does fewer). The backward claims groups of chunks, each with
+// its own weight-gradient partial, summed in group order: deterministic for a given thread count.
 
 import { runtime, threadPool } from '../backend/runtime.js';
 import { parallelSlices } from '../backend/parallel.js';
@@ -16,13 +16,15 @@ import type { PoolGeometry } from './pool.js';
  */
 const CHUNK_BUDGET_BYTES = 384 * 1024;
 const GEOM_INTS = 32;
+/** Memory the backward's weight-gradient partials may take (see ConvSlices.groups). */
+const PARTIALS_BUDGET_BYTES = 16 * 1024 * 1024;
 
 type ConvSliceKernels = {
   convScratchBytes(geom: number, probe: number): number;
   convForwardSlice(geom: number, x: number, w: number, bias: number, y: number, relu: number, counter: number, batch: number, scratch: number,
     poolY: number, poolArgmax: number): void;
   convBackwardSlice(geom: number, x: number, w: number, y: number, dy: number, relu: number, dx: number, dw: number, db: number,
-    partials: number, partialBytes: number, counter: number, batch: number, scratch: number, poolY: number, poolArgmax: number): void;
+    partials: number, partialBytes: number, counter: number, groupChunks: number, batch: number, scratch: number, poolY: number, poolArgmax: number): void;
   addPartials(n: number, x: number, stride: number, count: number, y: number): void;
 };
 const k = () => runtime().kernels as unknown as ConvSliceKernels;
@@ -39,7 +41,12 @@ export interface ConvSlices {
   scratch: number[];
   /** A max pooling is fused after the convolution (planned with one). */
   pooled: boolean;
-  /** dw‖db of chunks 1.. (chunk 0 writes the real gradients); 0 when not training or one chunk. */
+  /**
+   * Backward claims groups of groupChunks chunks; group g ≥ 1 sums its dw‖db into partial g−1
+   * (group 0 writes the real gradients). 0 when not training or one group.
+   */
+  groups: number;
+  groupChunks: number;
   partials: number;
   partialBytes: number;
   free(): void;
@@ -54,8 +61,10 @@ export interface FusedPool {
 /**
  * Allocates the per-thread scratch for a geometry (once per plan). `pool`: a max pooling over the
  * convolution's output to fuse into the passes (its geometry's input is [batch, outH, outW, outC]).
+ * `partialsBudgetBytes` bounds the backward's gradient partials (tests shrink it to force groups).
  */
-export function planConvSlices(g: Conv2DGeometry, training: boolean, pool?: PoolGeometry): ConvSlices {
+export function planConvSlices(g: Conv2DGeometry, training: boolean, pool?: PoolGeometry,
+  partialsBudgetBytes = PARTIALS_BUDGET_BYTES): ConvSlices {
   const rt = runtime();
   const heap = rt.heap;
   const threads = Math.min(threadPool()?.size ?? 1, g.batch);
@@ -72,11 +81,16 @@ export function planConvSlices(g: Conv2DGeometry, training: boolean, pool?: Pool
   const bytes = k().convScratchBytes(geom, probe);
   heap.free(probe);
   const scratch = Array.from({ length: threads }, () => heap.alloc(bytes));
+  // One chunk per claim balances best; groups of chunks only where the partials would pass their
+  // budget (big layers at big batches). One thread needs no partials: one group.
   const partialBytes = (g.K * g.outC + g.outC) * 4;
-  const partials = training && chunks > 1 ? heap.alloc((chunks - 1) * partialBytes) : 0;
+  let groupChunks = threads > 1 ? 1 : chunks;
+  while ((Math.ceil(chunks / groupChunks) - 1) * partialBytes > partialsBudgetBytes) groupChunks++;
+  const groups = Math.ceil(chunks / groupChunks);
+  const partials = training && groups > 1 ? heap.alloc((groups - 1) * partialBytes) : 0;
   const counter = heap.alloc(4);
   return {
-    threads, chunk, chunks, geom, counter, scratch, partials, partialBytes, pooled: !!pool,
+    threads, chunk, chunks, geom, counter, scratch, groups, groupChunks, partials, partialBytes, pooled: !!pool,
     free: () => { for (const p of [geom, counter, partials, ...scratch]) if (p) heap.free(p); },
   };
 }
@@ -111,12 +125,14 @@ export function convBackwardFused(g: Conv2DGeometry, s: ConvSlices, x: number, w
   dx: number, dw: number, db: number, pool?: FusedPool): void {
   const py = pooledOrZero(s, pool), pa = py ? pool!.argmax : 0;
   if (py && !pa) throw new Error('convBackwardFused: the fused pooling has no argmax (forward ran without training)');
-  if (s.chunks > 1 && !s.partials) throw new Error('convBackwardFused: the slices were planned for inference (no gradient partials)');
-  run(s, (t) => ['convBackwardSlice', s.geom, x, w, y, dy, relu ? 1 : 0, dx, dw, db, s.partials, s.partialBytes, s.counter, g.batch, s.scratch[t], py, pa]);
-  // Chunk order, whichever thread did each chunk: the same sums every run. Split over the threads
-  // by ranges of weights (each thread adds all partials for its range, in the same order).
-  if (s.chunks < 2) return;
-  const dwFloats = g.K * g.outC, count = s.chunks - 1;
+  if (s.groups > 1 && !s.partials) throw new Error('convBackwardFused: the slices were planned for inference (no gradient partials)');
+  run(s, (t) => ['convBackwardSlice', s.geom, x, w, y, dy, relu ? 1 : 0, dx, dw, db, s.partials, s.partialBytes, s.counter,
+    s.groupChunks, g.batch, s.scratch[t], py, pa]);
+  // Group order, whichever thread did each group: the same sums every run. Split over the threads
+  // by ranges of weights (each thread adds all partials for its range, in the same order). No dw
+  // (conv2DBackpropInput): no partials were written.
+  if (s.groups < 2 || !dw) return;
+  const dwFloats = g.K * g.outC, count = s.groups - 1;
   parallelSlices(dwFloats, 4096, 4, (start, n) => ['addPartials', n, s.partials + start * 4, s.partialBytes, count, dw + start * 4],
     k().addPartials);
   if (db) k().addPartials(g.outC, s.partials + dwFloats * 4, s.partialBytes, count, db);
