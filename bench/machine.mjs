@@ -18,9 +18,3 @@ export function medianMs(task) {
   return r.latency.p50;
 }
 
-/** Fastest repetition in ms of a finished tinybench task: beside the median it shows how far a
- * shared machine's neighbours moved the figures during the run. */
-export function bestMs(task) {
-  medianMs(task);
-  return task.result.latency.min;
-}
