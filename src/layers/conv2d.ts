@@ -24,7 +24,7 @@ export interface Conv2DArgs extends BaseLayerArgs {
 
 interface ConvBuffers extends LayerBuffers {
   g: Conv2DGeometry;
-  /** Per-thread slices for the fused passes (im2col + GEMM chunk by chunk), when col ≠ x. */
+  /** Per-thread scratch of the direct passes (assembly/conv.ts), when col ≠ x. */
   slices?: ConvSlices;
   /** 1×1-style convolutions (col = x itself) use the plain passes and need no scratch. */
   col: number;
