@@ -9,3 +9,4 @@ export * from './loss';
 export * from './optim';
 export * from './conv';
 export * from './convert';
+export * from './merge';

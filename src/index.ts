@@ -3,9 +3,10 @@ export { Tensor, tensor, scalar, tensor1d, tensor2d, tensor3d, tensor4d, zeros, 
 export type { Shape } from './tensor.js';
 export { ready, wasmVariant } from './backend/runtime.js';
 export { measurePeakGflops } from './peak.js';
-export { layers, Layer } from './layers/index.js';
+export { layers, Layer, SymbolicTensor, input } from './layers/index.js';
 export { sequential, Sequential } from './model/sequential.js';
-export type { CompileArgs, FitArgs } from './model/sequential.js';
+export { model, LayersModel } from './model/layers-model.js';
+export type { CompileArgs, FitArgs, ModelX, ModelY } from './model/layers-model.js';
 export { train, Optimizer } from './model/optimizers.js';
 export { History } from './model/history.js';
 export type { Callbacks, Logs } from './model/history.js';

@@ -122,7 +122,7 @@ describe('loadLayersModel', () => {
         expect(b[i].shape).toEqual(t.shape);
         expect(bits(b[i])).toEqual(bits(t));
       });
-      expect(bits(loaded.predict(x))).toEqual(bits(model.predict(x)));
+      expect(bits(loaded.predict(x) as Tensor)).toEqual(bits(model.predict(x)));
       expect(loaded.trainingConfig()).toEqual(model.trainingConfig());
       const [l0, a0] = model.evaluate(x, labels) as Tensor[];
       const [l1, a1] = loaded.evaluate(x, labels) as Tensor[];
@@ -140,7 +140,7 @@ describe('loadLayersModel', () => {
     expect(r.modelArtifactsInfo).toBeTruthy();
     expect(saved!.weightSpecs!.map((s) => s.name)).toEqual(model.weightList().map((w) => w.name));
     const loaded = await loadLayersModel({ load: async () => saved! });
-    expect(bits(loaded.predict(x))).toEqual(bits(model.predict(x)));
+    expect(bits(loaded.predict(x) as Tensor)).toEqual(bits(model.predict(x)));
     loaded.dispose();
   });
 
@@ -157,7 +157,7 @@ describe('loadLayersModel', () => {
     }
     expect(await readFile(join(d, 'weights.bin'))).toEqual(before);
     const loaded = await loadLayersModel(d);
-    expect(bits(loaded.predict(x))).toEqual(bits(model.predict(x)));
+    expect(bits(loaded.predict(x) as Tensor)).toEqual(bits(model.predict(x)));
     loaded.dispose();
     other.dispose();
   });
@@ -228,7 +228,7 @@ describe('loadLayersModel', () => {
       j.trainingConfig = { loss: { module: 'keras.losses', class_name: 'SparseCategoricalCrossentropy', config: {} }, metrics: [['sparse_categorical_accuracy']], optimizer_config: { class_name: 'SGD', config: { learning_rate: 0.05, momentum: 0.5, nesterov: true } } };
     });
     const loaded = await loadLayersModel(d);
-    expect(bits(loaded.predict(x))).toEqual(bits(model.predict(x)));
+    expect(bits(loaded.predict(x) as Tensor)).toEqual(bits(model.predict(x)));
     expect(loaded.layers.map((l) => l.className)).toEqual(model.layers.map((l) => l.className));
     expect(loaded.trainingConfig()).toEqual({ loss: 'sparse_categorical_crossentropy', metrics: ['acc'], optimizer_config: { class_name: 'Momentum', config: { learningRate: 0.05, momentum: 0.5, useNesterov: true } } });
     loaded.dispose();
@@ -248,7 +248,7 @@ describe('loadLayersModel', () => {
     };
     let d = await editedModel((j) => toFunctional(j, false));
     const loaded = await loadLayersModel(d);
-    expect(bits(loaded.predict(x))).toEqual(bits(model.predict(x)));
+    expect(bits(loaded.predict(x) as Tensor)).toEqual(bits(model.predict(x)));
     loaded.dispose();
     d = await editedModel((j) => toFunctional(j, true));
     await expect(loadLayersModel(d)).rejects.toThrow(new RegExp(`Functional model cannot be loaded: only single-chain models load: layer ${model.layers[2].name} \\(Conv2D\\) takes input from ${model.layers[0].name}, not just from ${model.layers[1].name}`));
@@ -260,7 +260,7 @@ describe('loadLayersModel', () => {
     const loaded = await loadLayersModel(d);
     expect(warn).toHaveBeenCalledWith(expect.stringMatching(/loaded without compiling \(optimizer RMSProp is not supported/));
     warn.mockRestore();
-    expect(bits(loaded.predict(x))).toEqual(bits(model.predict(x)));
+    expect(bits(loaded.predict(x) as Tensor)).toEqual(bits(model.predict(x)));
     expect(() => loaded.evaluate(x, labels)).toThrow(/compile the model first/);
     loaded.dispose();
     expect(optimizerFromConfig({ class_name: 'SGD', config: { learningRate: 0.1 } })).toMatchObject({ className: 'SGD', learningRate: 0.1 });
@@ -275,7 +275,7 @@ describe('loadLayersModel', () => {
     expect(m.layers[0].name).toBe('conv2d_Conv2D1');
     const n = expected.inputShape.reduce((a: number, b: number) => a * b, 1);
     const xf = tensor(new Float32Array(n).map((_, i) => (Math.sin(i * 0.7) + 1) / 2), expected.inputShape);
-    const p = m.predict(xf).dataSync();
+    const p = (m.predict(xf) as Tensor).dataSync();
     expect(p.length).toBe(expected.predictions.length);
     let diff = 0;
     p.forEach((v, i) => { diff = Math.max(diff, Math.abs(v - expected.predictions[i])); });

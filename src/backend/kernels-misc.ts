@@ -1,5 +1,5 @@
-// Typed signatures of the pooling, activation, loss and optimizer kernels (assembly/pool.ts,
-// activations.ts, loss.ts, optim.ts). Byte addresses and sizes only; see those files for layouts.
+// Typed signatures of the pooling, activation, loss, optimizer and merge kernels (assembly/pool.ts,
+// activations.ts, loss.ts, optim.ts, merge.ts). Byte addresses and sizes only; see those files for layouts.
 
 import { runtime } from './runtime.js';
 
@@ -32,6 +32,14 @@ export interface MiscKernels {
   momentumStep(n: number, w: number, g: number, v: number, lr: number, momentum: number, nesterov: number): void;
   adamStep(n: number, w: number, g: number, m: number, v: number, lrT: number, beta1: number, beta2: number,
     epsilon: number): void;
+
+  // assembly/merge.ts: geom is an i32 table dims | aStrides | bStrides (see there).
+  broadcastBinary(op: number, accumulate: number, rank: number, geom: number, start: number, count: number,
+    a: number, b: number, y: number): void;
+  broadcastReduce(rank: number, geom: number, start: number, count: number, g: number, dx: number,
+    scale: number, overwrite: number): void;
+  routeGrad(rank: number, geom: number, start: number, count: number, x: number, y: number, r: number, g: number): void;
+  blockCopy(outer: number, block: number, src: number, srcStride: number, dst: number, dstStride: number): void;
 }
 
 /** Bytes of softmaxCrossEntropy's `out` block (three f64; mirrors XENT_OUT_BYTES). */

@@ -6,7 +6,7 @@ import { setBackend, type BackendChoice } from '../backend/backend.js';
 import { uint8Images, type XInput, type YInput } from '../model/examples.js';
 import { loadLayersModel, modelArtifacts } from '../model/save-load.js';
 import { setSeed } from '../model/seed.js';
-import type { Sequential } from '../model/sequential.js';
+import type { LayersModel } from '../model/layers-model.js';
 import type { Callbacks } from '../model/history.js';
 import { tensor, type Tensor } from '../tensor.js';
 import { fromMemory } from './from-memory.js';
@@ -31,8 +31,8 @@ const CALLBACKS: CallbackName[] = ['onTrainBegin', 'onTrainEnd', 'onEpochBegin',
 
 /** Serves one model in this worker. Called by the worker-model bootstrap; not for direct use. */
 export function hostWorkerModel(scope: HostScope = globalThis as unknown as HostScope): void {
-  let model: Sequential | undefined;
-  const need = (op: string): Sequential => {
+  let model: LayersModel | undefined;
+  const need = (op: string): LayersModel => {
     if (!model) throw new Error(`${op}: the worker has no model (internal error: load first)`);
     return model;
   };
@@ -93,7 +93,7 @@ export function hostWorkerModel(scope: HostScope = globalThis as unknown as Host
     predict(a: { x: WireX; batchSize?: number }) {
       const x = toX(a.x);
       try {
-        const out = need('predict').predict(x, { batchSize: a.batchSize });
+        const out = need('predict').predict(x, { batchSize: a.batchSize }) as Tensor;
         const r = { shape: out.shape.slice(), data: out.dataSync() };
         out.dispose();
         return r;

@@ -6,7 +6,7 @@
 import { Tensor } from '../tensor.js';
 import { Uint8Images, type XInput, type YInput } from '../model/examples.js';
 import { modelArtifacts } from '../model/save-load.js';
-import type { Sequential } from '../model/sequential.js';
+import type { LayersModel } from '../model/layers-model.js';
 import type { Callbacks } from '../model/history.js';
 import { Optimizer } from '../model/optimizers.js';
 import { argError } from '../errors.js';
@@ -155,8 +155,8 @@ export async function startWorkerModel(model: ModelSource, opts: WorkerModelOpti
     const f = await loadModelFiles(model);
     modelJson = f.modelJson;
     weightData = f.weightData;
-  } else if (model && typeof (model as Sequential).weightValues === 'function') {
-    const s = model as Sequential;
+  } else if (model && typeof (model as LayersModel).weightValues === 'function') {
+    const s = model as LayersModel;
     ({ modelJson, weightData } = modelArtifacts(s));
     seed = s.seed;
   } else if (model && typeof model === 'object' && 'modelJson' in model) {

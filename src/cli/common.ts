@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { getThreads, setThreads, wasmVariant } from '../backend/runtime.js';
 import { backend as activeBackend, setBackend } from '../backend/backend.js';
 import { loadMnist, type LoadedSets } from '../data/mnist-node.js';
-import type { Sequential } from '../model/sequential.js';
+import type { LayersModel } from '../model/layers-model.js';
 import { loadLayersModel } from '../model/save-load.js';
 import type { ImageSet } from '../data/mnist.js';
 import type { Backend } from './args.js';
@@ -62,13 +62,13 @@ export async function mnistData(dir: string | undefined, limit: number | undefin
   return { ...sets, train: cut(sets.train), test: cut(sets.test) };
 }
 
-export async function loadModel(dir: string): Promise<Sequential> {
+export async function loadModel(dir: string): Promise<LayersModel> {
   if (!existsSync(dir)) throw new CliError(`no model at ${dir}: expected a folder with model.json and weights.bin (made by simdcnn train or tfjs' model.save)`);
   return loadLayersModel(dir);
 }
 
 /** The model must take 28×28×1 images (MNIST) for evaluate/predict. */
-export function checkMnistInput(model: Sequential, dir: string): void {
+export function checkMnistInput(model: LayersModel, dir: string): void {
   const s = model.inputShape;
   if (s.join() !== '28,28,1') {
     throw new CliError(`the model in ${dir} takes inputs of shape [${s}], but MNIST digits are [28, 28, 1]`);

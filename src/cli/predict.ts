@@ -9,6 +9,7 @@ import { gunzipSync } from '../data/gunzip-node.js';
 import { parseIdx } from '../data/idx.js';
 import { decodePng, prepareMnistDigit } from '../image/png.js';
 import { uint8Images } from '../model/examples.js';
+import type { Tensor } from '../tensor.js';
 import type { PredictCommand } from './args.js';
 import { CliError, checkMnistInput, jsonLine, loadModel, pct, setupBackend, type CliIO } from './common.js';
 
@@ -82,7 +83,7 @@ export async function runPredict(cmd: PredictCommand, io: CliIO): Promise<void> 
   const model = await loadModel(cmd.modelDir);
   checkMnistInput(model, cmd.modelDir);
   const { images, count, labels, kind } = await loadImages(cmd.file, cmd.limit);
-  const t = model.predict(uint8Images(images, [28, 28, 1]), { batchSize: cmd.batchSize });
+  const t = model.predict(uint8Images(images, [28, 28, 1]), { batchSize: cmd.batchSize }) as Tensor;
   const probs = await t.data();
   t.dispose();
   model.dispose();

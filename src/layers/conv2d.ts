@@ -6,7 +6,7 @@ import { convBackwardFused, convForwardFused, planConvSlices, type ConvSlices } 
 import { poolGeometry } from '../ops/pool.js';
 import { activationBackward, activationForward, checkActivation, type ActivationName } from './activation-fns.js';
 import { checkInitializer, initializerJson, type InitializerName } from './initializers.js';
-import { Layer, sizeOfShape, type BaseLayerArgs, type LayerBuffers, type StepContext } from './layer.js';
+import { Layer, type BaseLayerArgs, type LayerBuffers, type PlanIO, type StepContext } from './layer.js';
 import type { MaxPooling2D, PoolBuffers } from './pooling.js';
 
 export interface Conv2DArgs extends BaseLayerArgs {
@@ -43,9 +43,9 @@ export class Conv2D extends Layer {
   readonly kernelInitializer: InitializerName;
   readonly biasInitializer: InitializerName;
   /**
-   * @internal Set by the model before planning: the max pooling right after this layer, whose work
-   * the convolution passes take over (its window runs on each chunk's output while it is in cache).
-   * Only with ReLU or no activation (max commutes with them).
+   * @internal Set by the planner's fusion rule before planning this node: the max pooling right
+   * after it, whose work the convolution passes take over (its window runs on each chunk's output
+   * while it is in cache). Only with ReLU or no activation (max commutes with them).
    */
   pooledBy?: MaxPooling2D;
 
@@ -93,16 +93,13 @@ export class Conv2D extends Layer {
     return w;
   }
 
-  plan(batch: number, needDx: boolean, training = true): ConvBuffers {
-    const heap = runtime().heap;
+  plan(batch: number, training: boolean, io: PlanIO): ConvBuffers {
     const g = this.geometry(batch, this.inShape);
-    const y = heap.alloc(batch * sizeOfShape(this.outShape) * 4);
-    const dx = needDx ? heap.alloc(batch * sizeOfShape(this.inShape) * 4) : 0;
     const pool = this.pooledBy && (this.activation === 'relu' || this.activation === 'linear')
       ? poolGeometry(this.pooledBy.name, [batch, g.outH, g.outW, g.outC], this.pooledBy.poolSize, this.pooledBy.strides, this.pooledBy.padding)
       : undefined;
     const slices = g.colIsInput ? undefined : planConvSlices(g, training, pool);
-    return { y, dx, g, slices, col: 0, free: () => { for (const p of [y, dx]) if (p) heap.free(p); slices?.free(); } };
+    return { y: io.y, dx: io.dx, g, slices, col: 0, free: () => slices?.free() };
   }
 
   forward(ctx: StepContext, buf: LayerBuffers, x: number): void {
@@ -132,6 +129,11 @@ export class Conv2D extends Layer {
     conv2dBackpropFilter(g, x, dy, dw, 0, false, true);
     if (db) biasGrad(g.M, this.filters, dy, db);
     if (buf.dx) conv2dBackpropInput(g, dy, w, buf.dx, 0);
+  }
+
+  /** @internal Whether a max pooling after this layer can run inside its passes (see src/model/fusion.ts). */
+  canFusePool(): boolean {
+    return (this.activation === 'relu' || this.activation === 'linear') && !this.geometry(1, this.inShape).colIsInput;
   }
 
   /** @internal Whether this plan fuses the following max pooling (forwardPooled / backwardPooled). */

@@ -1,10 +1,9 @@
-import { runtime } from '../backend/runtime.js';
 import { argError, assertPositiveInt } from '../errors.js';
 import { biasGrad } from '../ops/activations.js';
 import { gemm } from '../ops/matmul.js';
 import { activationBackward, activationForward, checkActivation, type ActivationName } from './activation-fns.js';
 import { checkInitializer, initializerJson, type InitializerName } from './initializers.js';
-import { Layer, sizeOfShape, type BaseLayerArgs, type LayerBuffers, type StepContext } from './layer.js';
+import { Layer, noExtras, sizeOfShape, type BaseLayerArgs, type LayerBuffers, type PlanIO, type StepContext } from './layer.js';
 
 export interface DenseArgs extends BaseLayerArgs {
   units: number;
@@ -50,11 +49,8 @@ export class Dense extends Layer {
     return sizeOfShape(this.inShape.slice(0, -1));
   }
 
-  plan(batch: number, needDx: boolean): LayerBuffers {
-    const heap = runtime().heap;
-    const y = heap.alloc(batch * sizeOfShape(this.outShape) * 4);
-    const dx = needDx ? heap.alloc(batch * sizeOfShape(this.inShape) * 4) : 0;
-    return { y, dx, free: () => { heap.free(y); if (dx) heap.free(dx); } };
+  plan(_batch: number, _training: boolean, io: PlanIO): LayerBuffers {
+    return noExtras(io);
   }
 
   /** With `fusedSoftmax`, the model's loss applies the softmax: this layer then outputs logits. */

@@ -6,6 +6,7 @@ import { AveragePooling2D, MaxPooling2D, type Pooling2DArgs } from './pooling.js
 import { Activation, Dropout, Flatten } from './reshaping.js';
 import type { BaseLayerArgs } from './layer.js';
 import type { ActivationName } from './activation-fns.js';
+import { InputLayer, type InputArgs } from './input.js';
 
 export const layers = {
   conv2d: (args: Conv2DArgs) => new Conv2D(args),
@@ -17,7 +18,9 @@ export const layers = {
   flatten: (args: BaseLayerArgs = {}) => new Flatten(args),
   dropout: (args: BaseLayerArgs & { rate: number }) => new Dropout(args),
   activation: (args: BaseLayerArgs & { activation: ActivationName }) => new Activation(args),
+  inputLayer: (args: InputArgs) => new InputLayer(args),
 };
 
-export { Layer } from './layer.js';
+export { Layer, SymbolicTensor } from './layer.js';
+export { InputLayer, input } from './input.js';
 export { Conv2D, Dense, MaxPooling2D, AveragePooling2D, Flatten, Dropout, Activation };

@@ -1,9 +1,13 @@
-// The layer contract the model's training loop drives. Shapes exclude the batch dimension.
-// A layer never allocates during a step: `plan(batch)` allocates its buffers once per batch size,
-// and forward/backward only read and write heap addresses.
+// The layer contract the model's program drives. Shapes exclude the batch dimension.
+// A layer describes its computation once: the planner (src/model/planner.ts) gives every
+// application of it (a graph node) its output and input-gradient buffers, `plan()` allocates what
+// else that node needs per batch size (scratch, argmax, masks), and forward/backward only read
+// and write heap addresses. Applying a layer to symbolic tensors (`apply`) records a node of the
+// graph a functional model is made of; applying it again shares its weights.
 
 import { argError } from '../errors.js';
 import type { InitializerName } from './initializers.js';
+import { Tensor } from '../tensor.js';
 
 export interface WeightSpec {
   /** Keras name within the layer: 'kernel' or 'bias'. */
@@ -28,12 +32,23 @@ export interface StepContext {
 }
 
 export interface LayerBuffers {
-  /** Output activations [batch, ...outShape]. */
+  /** Output activations [batch, ...outShape] (given by the planner). */
   y: number;
-  /** Gradient w.r.t. the input [batch, ...inShape], 0 when not needed (first layer). */
+  /** Gradient w.r.t. the input [batch, ...inShape] (given by the planner), 0 when not needed. */
   dx: number;
+  /** Frees what plan() allocated itself (never y or dx). */
   free(): void;
 }
+
+/** The buffers the planner hands a node: its output and, when training needs it, its input gradient. */
+export interface PlanIO {
+  y: number;
+  /** 0: no input gradient is needed (the input is a model input). */
+  dx: number;
+}
+
+/** Extras of a buffer set that holds no more than y and dx. */
+export const noExtras = (io: PlanIO): LayerBuffers => ({ y: io.y, dx: io.dx, free: () => {} });
 
 export interface BaseLayerArgs {
   name?: string;
@@ -60,6 +75,15 @@ export abstract class Layer {
   outShape: number[] = [];
   weights: WeightSpec[] = [];
   built = false;
+  /**
+   * The output is the input itself, reinterpreted (flatten, reshape): the planner gives the node no
+   * buffer of its own and its input gradient is its output gradient.
+   */
+  readonly outputIsInput: boolean = false;
+  /** backward() leaves the input gradient in dy's buffer (elementwise layers): the planner gives no dx. */
+  readonly dxInPlace: boolean = false;
+  /** Every application of this layer (graph nodes), in the order apply() made them. */
+  readonly inboundNodes: LayerNode[] = [];
 
   constructor(snakeName: string, args: BaseLayerArgs) {
     this.name = args.name ?? uniqueName(snakeName);
@@ -101,8 +125,51 @@ export abstract class Layer {
     return this.weights.reduce((s, w) => s + w.shape.reduce((a, b) => a * b, 1), 0);
   }
 
-  /** Allocates this layer's per-batch buffers. */
-  abstract plan(batch: number, needDx: boolean, training?: boolean): LayerBuffers;
+  /** Input shapes of a build (one per input; merge layers take several). */
+  buildFrom(inShapes: number[][], nodeLabel = this.name): void {
+    if (inShapes.length !== 1) {
+      throw new Error(`${nodeLabel}: ${this.className} takes one input, but was applied to ${inShapes.length} (shapes ${inShapes.map((s) => `[null,${s}]`).join(', ')})`);
+    }
+    if (!this.built) {
+      if (this.declaredInputShape && this.declaredInputShape.join() !== inShapes[0].join()) {
+        throw new Error(`${this.name}: inputShape [${this.declaredInputShape}] does not match the input it is applied to, [${inShapes[0]}]`);
+      }
+      this.build(inShapes[0]);
+    } else if (this.inShape.join() !== inShapes[0].join()) {
+      throw new Error(`${nodeLabel}: layer ${this.name} was built for input shape [null,${this.inShape}] and is applied to [null,${inShapes[0]}]; a shared layer takes one input shape`);
+    }
+  }
+
+  /** Input shapes (one per input), after build. */
+  get inShapes(): number[][] {
+    return [this.inShape];
+  }
+
+  /**
+   * Applies the layer: to symbolic tensors (sc.input, other layers' outputs) it records a graph
+   * node and returns the symbolic output; to real Tensors it computes the output now (as tfjs).
+   */
+  apply(inputs: SymbolicTensor | SymbolicTensor[] | Tensor | Tensor[]): SymbolicTensor;
+  apply(inputs: unknown): SymbolicTensor | Tensor {
+    const list = Array.isArray(inputs) ? inputs : [inputs];
+    if (list.length > 0 && list.every((t) => t instanceof Tensor)) {
+      if (!eagerApply) throw new Error(`${this.name}.apply: eager application needs the model module (internal error)`);
+      return eagerApply(this, list as Tensor[]);
+    }
+    const bad = list.findIndex((t) => !(t instanceof SymbolicTensor));
+    if (list.length === 0 || bad >= 0) {
+      throw argError(`${this.name}.apply`, list.length === 0 ? 'inputs' : `inputs[${bad}]`, list.length === 0 ? inputs : list[bad],
+        'a symbolic tensor (from sc.input() or another layer\'s apply), an array of them, or real Tensors');
+    }
+    const syms = list as SymbolicTensor[];
+    this.buildFrom(syms.map((t) => t.shape.slice(1) as number[]), `${this.name} (${this.className})`);
+    const node = new LayerNode(this, this.inboundNodes.length, syms);
+    this.inboundNodes.push(node);
+    return node.output;
+  }
+
+  /** Allocates what this layer's node needs per batch size besides io (scratch, argmax, masks). */
+  abstract plan(batch: number, training: boolean, io: PlanIO): LayerBuffers;
   /** y ← f(x). */
   abstract forward(ctx: StepContext, buf: LayerBuffers, x: number): void;
   /** Weight gradients (overwritten) and, if buf.dx, dx ← ∂L/∂x. May clobber dy. */
@@ -117,3 +184,50 @@ export abstract class Layer {
 }
 
 export const sizeOfShape = (s: number[]): number => s.reduce((a, b) => a * b, 1);
+
+let symbolicIds = 0;
+
+/** A tensor of a graph being built: its shape ([null, ...] with the batch free) and where it comes from. */
+export class SymbolicTensor {
+  readonly id = symbolicIds++;
+  /** [null, ...dims]: the batch dimension is free. */
+  readonly shape: (number | null)[];
+  readonly dtype = 'float32';
+  constructor(readonly node: LayerNode, shape: number[]) {
+    this.shape = [null, ...shape];
+  }
+  /** The layer whose application made this tensor. */
+  get sourceLayer(): Layer {
+    return this.node.layer;
+  }
+  get nodeIndex(): number {
+    return this.node.index;
+  }
+  /** Layers here have one output per application. */
+  readonly tensorIndex = 0;
+  get name(): string {
+    return `${this.node.layer.name}/${this.node.index}`;
+  }
+  get rank(): number {
+    return this.shape.length;
+  }
+  /** Shape without the batch dimension. */
+  get sampleShape(): number[] {
+    return this.shape.slice(1) as number[];
+  }
+}
+
+/** One application of a layer: its input tensors and its output tensor. */
+export class LayerNode {
+  readonly output: SymbolicTensor;
+  constructor(readonly layer: Layer, readonly index: number, readonly inputs: readonly SymbolicTensor[]) {
+    this.output = new SymbolicTensor(this, layer.outShape);
+  }
+}
+
+type EagerApply = (layer: Layer, inputs: Tensor[]) => Tensor;
+let eagerApply: EagerApply | undefined;
+/** @internal The model module computes eager applications (a one-node model). */
+export function setEagerApply(fn: EagerApply): void {
+  eagerApply = fn;
+}

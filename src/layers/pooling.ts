@@ -1,7 +1,7 @@
 import { runtime } from '../backend/runtime.js';
 import { argError, pair } from '../errors.js';
 import { avgPoolBackward, avgPoolForward, maxPoolBackward, maxPoolForward, poolGeometry } from '../ops/pool.js';
-import { Layer, sizeOfShape, type BaseLayerArgs, type LayerBuffers, type StepContext } from './layer.js';
+import { Layer, sizeOfShape, type BaseLayerArgs, type LayerBuffers, type PlanIO, type StepContext } from './layer.js';
 
 export interface Pooling2DArgs extends BaseLayerArgs {
   poolSize?: number | [number, number];
@@ -50,14 +50,12 @@ abstract class Pooling2D extends Layer {
     return [g.outH, g.outW, inShape[2]];
   }
 
-  plan(batch: number, needDx: boolean): PoolBuffers {
+  plan(batch: number, training: boolean, io: PlanIO): PoolBuffers {
     const heap = runtime().heap;
     const g = this.geometry(batch, this.inShape);
-    const outFloats = batch * sizeOfShape(this.outShape);
-    const y = heap.alloc(outFloats * 4);
-    const argmax = this.className === 'MaxPooling2D' ? heap.alloc(outFloats * 4) : 0;
-    const dx = needDx ? heap.alloc(batch * sizeOfShape(this.inShape) * 4) : 0;
-    return { y, dx, g, argmax, free: () => { for (const p of [y, dx, argmax]) if (p) heap.free(p); } };
+    // Max pooling records the winning input per output while training (backward routes through it).
+    const argmax = this.className === 'MaxPooling2D' && training ? heap.alloc(batch * sizeOfShape(this.outShape) * 4) : 0;
+    return { y: io.y, dx: io.dx, g, argmax, free: () => { if (argmax) heap.free(argmax); } };
   }
 
   override getConfig(): Record<string, unknown> {

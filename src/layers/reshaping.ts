@@ -5,10 +5,7 @@ import { runtime } from '../backend/runtime.js';
 import { argError } from '../errors.js';
 import type { Rng } from '../data/batches.js';
 import { ACTIVATIONS, activationBackward, activationForward, checkActivation, type ActivationName } from './activation-fns.js';
-import { Layer, sizeOfShape, type BaseLayerArgs, type LayerBuffers, type StepContext } from './layer.js';
-
-/** Marks a buffer that is the layer's input itself (y = x, dx = dy): no copy. */
-export const ALIAS = -1;
+import { Layer, noExtras, sizeOfShape, type BaseLayerArgs, type LayerBuffers, type PlanIO, type StepContext } from './layer.js';
 
 export class Flatten extends Layer {
   readonly className = 'Flatten';
@@ -18,8 +15,9 @@ export class Flatten extends Layer {
   protected computeOutputShape(inShape: number[]): number[] {
     return [sizeOfShape(inShape)];
   }
-  plan(): LayerBuffers {
-    return { y: ALIAS, dx: ALIAS, free: () => {} };
+  override readonly outputIsInput = true;
+  plan(_batch: number, _training: boolean, io: PlanIO): LayerBuffers {
+    return noExtras(io);
   }
   forward(): void {}
   backward(): void {}
@@ -45,10 +43,9 @@ export class Activation extends Layer {
   private rows(batch: number) {
     return [batch * sizeOfShape(this.inShape.slice(0, -1)), this.inShape[this.inShape.length - 1]];
   }
-  plan(batch: number, needDx: boolean): LayerBuffers {
-    const heap = runtime().heap;
-    const y = heap.alloc(batch * sizeOfShape(this.outShape) * 4);
-    return { y, dx: needDx ? ALIAS : 0, free: () => heap.free(y) };
+  override readonly dxInPlace = true;
+  plan(_batch: number, _training: boolean, io: PlanIO): LayerBuffers {
+    return noExtras(io);
   }
   forward(ctx: StepContext, buf: LayerBuffers, x: number): void {
     const [r, c] = this.rows(ctx.batch);
@@ -81,11 +78,11 @@ export class Dropout extends Layer {
   protected computeOutputShape(inShape: number[]): number[] {
     return inShape.slice();
   }
-  plan(batch: number, needDx: boolean): DropoutBuffers {
+  override readonly dxInPlace = true;
+  plan(batch: number, training: boolean, io: PlanIO): DropoutBuffers {
     const heap = runtime().heap;
-    const n = batch * sizeOfShape(this.inShape);
-    const y = heap.alloc(n * 4), mask = heap.alloc(n * 4);
-    return { y, mask, dx: needDx ? ALIAS : 0, free: () => { heap.free(y); heap.free(mask); } };
+    const mask = training && this.rate > 0 ? heap.alloc(batch * sizeOfShape(this.inShape) * 4) : 0;
+    return { y: io.y, mask, dx: io.dx, free: () => { if (mask) heap.free(mask); } };
   }
   forward(ctx: StepContext, buf: LayerBuffers, x: number): void {
     const { mask } = buf as DropoutBuffers;

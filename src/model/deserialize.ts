@@ -14,6 +14,7 @@ import { layers } from '../layers/index.js';
 import { tensor, type Tensor } from '../tensor.js';
 import type { NamedWeight } from '../io/model-files.js';
 import { Sequential } from './sequential.js';
+import type { LayersModel } from './layers-model.js';
 import { train, type Optimizer } from './optimizers.js';
 import { resolveLoss } from './losses.js';
 
@@ -272,7 +273,7 @@ function nameMatches(candidate: string, layer: string, weight: string, layerName
  * Sets the model's weights from decoded weights, matched by name. Errors name the weight: one
  * missing, ambiguous, of another shape or dtype, or a model weight left over.
  */
-export function assignWeights(model: Sequential, weights: readonly NamedWeight[], source = 'model'): void {
+export function assignWeights(model: LayersModel, weights: readonly NamedWeight[], source = 'model'): void {
   const list = model.weightList();
   const pool = weights.filter((w) => (w as { group?: string }).group !== 'optimizer');
   const byName = new Map(pool.map((w) => [w.name, w]));
@@ -362,7 +363,7 @@ function wantsAccuracy(v: unknown): boolean {
  * hyperparameters). Returns undefined when compiled, else why not (the model then loads
  * uncompiled: predict works, evaluate/fit need compile()).
  */
-export function compileFromTrainingConfig(model: Sequential, trainingConfig: unknown): string | undefined {
+export function compileFromTrainingConfig(model: LayersModel, trainingConfig: unknown): string | undefined {
   if (!isObject(trainingConfig)) return 'there is no training config';
   const loss = lossName(trainingConfig.loss);
   try {

@@ -8,7 +8,7 @@ import { assignWeights, compileFromTrainingConfig, modelFromTopology } from './d
 
 export { optimizerFromConfig } from './deserialize.js';
 import { isHandler, type IOHandler, type LoadOptions } from './save-load.js';
-import type { Sequential } from './sequential.js';
+import type { LayersModel } from './layers-model.js';
 
 function concat(data: ArrayBuffer | ArrayBuffer[] | undefined): Uint8Array {
   if (data === undefined) return new Uint8Array(0);
@@ -24,7 +24,7 @@ function concat(data: ArrayBuffer | ArrayBuffer[] | undefined): Uint8Array {
 
 /** Builds the model from already-decoded files: topology, weights and (optionally) the training config. */
 export function modelFromArtifacts(modelJson: { modelTopology: unknown; trainingConfig?: unknown }, weights: readonly NamedWeight[],
-  source: string, opts: LoadOptions = {}): Sequential {
+  source: string, opts: LoadOptions = {}): LayersModel {
   const model = modelFromTopology(modelJson.modelTopology, source);
   try {
     assignWeights(model, weights, source);
@@ -45,7 +45,7 @@ export function modelFromArtifacts(modelJson: { modelTopology: unknown; training
 }
 
 /** loadLayersModel's body (see save-load.ts). */
-export async function readLayersModel(source: string | URL | IOHandler, opts: LoadOptions = {}): Promise<Sequential> {
+export async function readLayersModel(source: string | URL | IOHandler, opts: LoadOptions = {}): Promise<LayersModel> {
   if (isHandler(source)) {
     if (typeof source.load !== 'function') throw new Error('loadLayersModel: the IOHandler has no load() method');
     const a = await source.load();

@@ -33,17 +33,18 @@ function argmaxRow(f: Float32Array, o: number, n: number): number {
 
 /**
  * Loss of a batch. out: the model output (logits when `fused`), labels: sparse class ids (1 float per
- * row) or rows of `classes` floats; grad: receives dL/d(out) averaged over the batch, or 0 for none.
+ * row) or rows of `classes` floats; grad: receives dL/d(out) averaged over the batch (times `weight`,
+ * the output's weight in a several-output model's total), or 0 for none.
  * stats: unused (the fused kernel reports into src/ops/loss.ts' own block); kept for callers.
  */
 export function batchLoss(loss: LossName, fused: boolean, rows: number, classes: number, out: number, labels: number,
-  grad: number, _stats: number): BatchLoss {
+  grad: number, _stats: number, weight = 1): BatchLoss {
   const rt = runtime();
   const sparse = loss === 'sparseCategoricalCrossentropy';
   if (fused) {
     const r: XentResult = { lossSum: 0, correct: 0 };
     const kind = sparse ? 'sparse' : 'dense';
-    if (grad) softmaxCrossEntropyStep(loss, rows, classes, out, labels, kind, grad, 1 / rows, 0, r);
+    if (grad) softmaxCrossEntropyStep(loss, rows, classes, out, labels, kind, grad, weight / rows, 0, r);
     else softmaxCrossEntropyLoss(loss, rows, classes, out, labels, kind, r);
     return r;
   }
@@ -69,7 +70,7 @@ export function batchLoss(loss: LossName, fused: boolean, rows: number, classes:
       for (let j = 0; j < classes; j++) {
         const d = f[ro + j] - target(j);
         s += d * d;
-        if (grad) f[g + r * classes + j] = (2 * d) / (classes * rows);
+        if (grad) f[g + r * classes + j] = weight === 1 ? (2 * d) / (classes * rows) : (weight * 2 * d) / (classes * rows);
       }
       lossSum += s / classes;
     } else {
@@ -90,7 +91,7 @@ export function batchLoss(loss: LossName, fused: boolean, rows: number, classes:
       lossSum += s;
       if (grad) for (let j = 0; j < classes; j++) {
         const q = Math.min(1 - EPS, Math.max(EPS, f[ro + j] / sum));
-        f[g + r * classes + j] = (-target(j) / q / sum + ySum / sum) / rows;
+        f[g + r * classes + j] = weight === 1 ? (-target(j) / q / sum + ySum / sum) / rows : (weight * (-target(j) / q / sum + ySum / sum)) / rows;
       }
     }
   }

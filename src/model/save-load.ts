@@ -5,7 +5,7 @@
 
 import { buildModelJson, encodeWeights, type ModelJson, type NamedWeight, type WeightSpec } from '../io/model-files.js';
 import { saveModelFiles } from '../io/file-node.js';
-import type { Sequential } from './sequential.js';
+import type { LayersModel } from './layers-model.js';
 
 export const VERSION = '0.1.0';
 
@@ -45,7 +45,7 @@ export interface SaveOptions {
 const utf8Bytes = (s: string) => new TextEncoder().encode(s).length;
 
 /** The model as tfjs artifacts plus the model.json object written for them. */
-export function modelArtifacts(model: Sequential): { artifacts: ModelArtifacts; modelJson: ModelJson; weightData: ArrayBuffer } {
+export function modelArtifacts(model: LayersModel): { artifacts: ModelArtifacts; modelJson: ModelJson; weightData: ArrayBuffer } {
   const { weightSpecs, data } = encodeWeights(model.weightValues());
   const trainingConfig = model.trainingConfig();
   const modelJson = buildModelJson({
@@ -82,7 +82,7 @@ export const isHandler = (v: unknown): v is IOHandler =>
  * Saves `model` to `file://DIR`, `DIR` (model.json + weights.bin; the previous model stays intact
  * if anything fails) or an IOHandler.
  */
-export async function saveModel(model: Sequential, target: string | URL | IOHandler, opts: SaveOptions = {}): Promise<SaveResult> {
+export async function saveModel(model: LayersModel, target: string | URL | IOHandler, opts: SaveOptions = {}): Promise<SaveResult> {
   const { artifacts, modelJson, weightData } = modelArtifacts(model);
   if (isHandler(target)) {
     if (typeof target.save !== 'function') throw new Error('model.save: the IOHandler has no save() method');
@@ -104,7 +104,7 @@ export interface LoadOptions {
  * The reader (topology, weights, training config: ./load.ts) is loaded on first use, so in the
  * browser build it is its own chunk (simdcnn-load.js), outside the core every page downloads.
  */
-export async function loadLayersModel(source: string | URL | IOHandler, opts: LoadOptions = {}): Promise<Sequential> {
+export async function loadLayersModel(source: string | URL | IOHandler, opts: LoadOptions = {}): Promise<LayersModel> {
   const { readLayersModel } = await import('./load.js');
   return readLayersModel(source, opts);
 }

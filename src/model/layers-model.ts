@@ -1,0 +1,953 @@
+// tf.model / tf.LayersModel: a graph of layer applications between input and output symbolic
+// tensors, trained with one flat parameter buffer, one flat gradient buffer and per-batch-size
+// programs (planner.ts), so a training step allocates nothing. Sequential is this class with a
+// one-path graph: there is one runtime.
+
+import { getThreads, runtime } from '../backend/runtime.js';
+import { createRng, range, shuffle, type Rng } from '../data/batches.js';
+import { argError, assertPositiveInt } from '../errors.js';
+import { initialize } from '../layers/initializers.js';
+import { InputLayer, input as symbolicInput } from '../layers/input.js';
+import { Layer, setEagerApply, SymbolicTensor, sizeOfShape, type LayerNode, type StepContext, type WeightSpec } from '../layers/layer.js';
+import { Activation, Dropout } from '../layers/reshaping.js';
+import { Dense } from '../layers/dense.js';
+import { allocTensor, scalar, Tensor } from '../tensor.js';
+import { toExamples, toLabels, Uint8Images, type Examples, type Labels, type XInput, type YInput } from './examples.js';
+import { History, type Callbacks, type Logs } from './history.js';
+import { batchLoss, resolveLoss, type LossName } from './losses.js';
+import { firstNonFinite } from '../ops/loss.js';
+import { addInto } from '../ops/activations.js';
+import { Optimizer, resolveOptimizer } from './optimizers.js';
+import { summaryLines } from './summary.js';
+import { globalSeed } from './seed.js';
+import { saveModel, type IOHandler, type SaveResult } from './save-load.js';
+import { activeGpu, backendReady, loadedGpuModule } from '../backend/backend.js';
+import type { ModelView } from '../webgpu/model-runner.js';
+import { exportOnnx, type OnnxExportOptions } from '../export/onnx.js';
+import { buildGraph, type Graph } from './graph.js';
+import { planProgram, type Program } from './planner.js';
+import { functionalTopology } from './topology.js';
+
+export interface CompileArgs {
+  optimizer: string | Optimizer;
+  /** One loss for every output, one per output (array, in output order), or an object keyed by output name. */
+  loss: string | string[] | Record<string, string>;
+  /** Metrics for every output, per output (array of arrays), or an object keyed by output name. */
+  metrics?: string[] | string[][] | Record<string, string | string[]>;
+  /** Weights of the outputs' losses in the total (default 1 each). */
+  lossWeights?: number[] | Record<string, number>;
+}
+
+/** A model input: a Tensor, uint8 images, an array of them (one per input) or an object keyed by input name. */
+export type ModelX = XInput | XInput[] | Record<string, XInput>;
+/** Labels: one per output, as an array or an object keyed by output name, or one Tensor / array for one output. */
+export type ModelY = YInput | YInput[] | Record<string, YInput>;
+
+export interface FitArgs {
+  epochs?: number;
+  batchSize?: number;
+  validationData?: [ModelX, ModelY];
+  validationSplit?: number;
+  shuffle?: boolean;
+  callbacks?: Callbacks;
+  verbose?: 0 | 1;
+  initialEpoch?: number;
+  /** Milliseconds between yields to the event loop (keeps pages and progress bars live). */
+  yieldEvery?: number;
+}
+
+const METRIC_NAMES = ['accuracy', 'acc'];
+/** Buffer plans kept per model (least recently used dropped first). */
+const MAX_PLANS = 6;
+
+/** A compiled output: its loss, weight in the total, metric, and whether the loss applies its softmax. */
+interface OutputLoss {
+  name: string;
+  loss: LossName;
+  weight: number;
+  acc: boolean;
+  fused: boolean;
+  shape: number[];
+}
+
+interface Plan {
+  program: Program;
+  /** Per output: the labels of the batch. */
+  labels: number[];
+  stats: number;
+  /** A second flat gradient buffer for the second and later applications of a shared layer. */
+  gradScratch: number;
+}
+
+/** Where a weight's values currently live: the model whose flat buffer holds them (see acquire()). */
+interface WeightHome {
+  home?: LayersModel;
+  /** Values kept when the home model was disposed. */
+  orphan?: Float32Array;
+}
+
+export class LayersModel {
+  readonly name: string;
+  /** The seed used for initialization, shuffling and dropout. */
+  readonly seed: number;
+  protected rng: Rng;
+  private graphCache?: Graph;
+  private params = 0;
+  private grads = 0;
+  private paramCount = 0;
+  /** Float offset of each weight in this model's flat buffers. */
+  private layout = new Map<WeightSpec, number>();
+  private plans = new Map<string, Plan>();
+  /**
+   * @internal Apply the fusion rules (src/model/fusion.ts) when planning; bit-identical to running
+   * the layers apart (tests turn it off to check exactly that).
+   */
+  fuseLayers = true;
+  private optimizer?: Optimizer;
+  private outputLosses?: OutputLoss[];
+  private disposed = false;
+  /** Set by callbacks (as in tfjs) to end fit() after the current batch. */
+  stopTraining = false;
+
+  constructor(args: { inputs?: SymbolicTensor | SymbolicTensor[]; outputs?: SymbolicTensor | SymbolicTensor[]; name?: string; seed?: number }) {
+    if (!args || typeof args !== 'object') throw argError('model', 'args', args, 'an object like {inputs, outputs}');
+    this.name = args.name ?? this.defaultName();
+    const seed = args.seed ?? globalSeed() ?? Math.floor(Math.random() * 2 ** 32);
+    if (!Number.isFinite(seed)) throw argError(this.name, 'seed', seed, 'a finite number');
+    this.seed = seed;
+    this.rng = createRng(seed);
+    if (this.isFunctional()) this.graphCache = buildGraph(this.name, args.inputs, args.outputs);
+  }
+
+  protected defaultName(): string {
+    return 'model';
+  }
+  /** Sequential makes its graph when built; a functional model has it from the constructor. */
+  protected isFunctional(): boolean {
+    return true;
+  }
+
+  /** @internal The model's graph (Sequential: its chain, made on first use). */
+  graph(): Graph {
+    if (!this.graphCache) this.graphCache = this.makeGraph();
+    return this.graphCache;
+  }
+  protected makeGraph(): Graph {
+    throw new Error(`model '${this.name}' has no graph`);
+  }
+  protected dropGraph(): void {
+    this.graphCache = undefined;
+  }
+
+  protected checkAlive(op: string): void {
+    if (this.disposed) throw new Error(`${op}: the model '${this.name}' was disposed`);
+  }
+
+  /** The layers, inputs first, in the order the graph runs them (tfjs' model.layers). */
+  get layers(): Layer[] {
+    return this.graph().layers;
+  }
+  get inputs(): SymbolicTensor[] {
+    return this.graph().inputs;
+  }
+  get outputs(): SymbolicTensor[] {
+    return this.graph().outputs;
+  }
+  /** Names of the outputs, as Keras names them (the output layers' names). */
+  get outputNames(): string[] {
+    return this.graph().outputs.map((t) => t.sourceLayer.name);
+  }
+  get inputNames(): string[] {
+    return this.graph().inputs.map((t) => t.sourceLayer.name);
+  }
+  /** The first input's example shape (without batch). */
+  get inputShape(): number[] {
+    return this.graph().inputs[0].sampleShape;
+  }
+  /** The first output's example shape (without batch). */
+  get outputShape(): number[] {
+    return this.graph().outputs[0].sampleShape;
+  }
+  /** The non-input layers (whose weights the model holds). */
+  protected weightLayers(): Layer[] {
+    return this.layers.filter((l) => !(l instanceof InputLayer));
+  }
+
+  /** Lays out the flat parameter buffer and initializes (or takes over) the weights, once. */
+  build(): void {
+    this.checkAlive('build');
+    if (this.params) return;
+    const layers = this.weightLayers();
+    let offset = 0;
+    for (const l of layers) {
+      for (const w of l.weights) {
+        this.layout.set(w, offset);
+        // Keep every weight 16-float aligned so SIMD loads of a bias or kernel start on a cache line.
+        offset += Math.ceil(sizeOfShape(w.shape) / 16) * 16;
+      }
+      if (l instanceof Dropout) l.rng = this.rng;
+    }
+    this.paramCount = offset;
+    const heap = runtime().heap;
+    this.params = heap.alloc(Math.max(1, offset) * 4);
+    this.grads = heap.alloc(Math.max(1, offset) * 4);
+    heap.f32.fill(0, this.params >>> 2, (this.params >>> 2) + offset);
+    heap.f32.fill(0, this.grads >>> 2, (this.grads >>> 2) + offset);
+    for (const l of layers) {
+      for (const w of l.weights) {
+        const h = w as WeightSpec & WeightHome;
+        if (h.home || h.orphan) continue;
+        const values = new Float32Array(sizeOfShape(w.shape));
+        initialize(w.init, w.shape, this.rng, values);
+        heap.f32.set(values, (this.params >>> 2) + this.layout.get(w)!);
+        w.offset = this.layout.get(w)!;
+        h.home = this;
+      }
+    }
+    this.acquire();
+  }
+
+  /**
+   * Makes this model's flat buffer the home of every weight it uses. A layer shared with another
+   * model (a model used inside another, transfer learning) has one set of values: whichever model
+   * ran last holds them, and the next model to run copies them over first.
+   */
+  protected acquire(): void {
+    const heap = runtime().heap;
+    for (const [w, off] of this.layout) {
+      const h = w as WeightSpec & WeightHome;
+      if (h.home === this) continue;
+      const n = sizeOfShape(w.shape);
+      const dst = (this.params >>> 2) + off;
+      if (h.home) {
+        const src = (h.home.params >>> 2) + w.offset;
+        heap.f32.copyWithin(dst, src, src + n);
+      } else if (h.orphan) heap.f32.set(h.orphan, dst);
+      h.orphan = undefined;
+      h.home = this;
+      w.offset = off;
+    }
+  }
+
+  compile(args: CompileArgs): void {
+    this.checkAlive('compile');
+    if (!args || typeof args !== 'object') throw argError('compile', 'args', args, "an object like {optimizer: 'adam', loss: 'sparseCategoricalCrossentropy'}");
+    this.build();
+    const optimizer = resolveOptimizer(args.optimizer);
+    const g = this.graph();
+    const names = this.outputNames;
+    const perOutput = <T>(arg: string, v: unknown, fallback: T | undefined, isOne: (v: unknown) => boolean): T[] => {
+      if (v === undefined) {
+        if (fallback === undefined) throw argError('compile', arg, v, `a value for each of the outputs ${names.join(', ')}`);
+        return names.map(() => fallback);
+      }
+      if (isOne(v)) return names.map(() => v as T);
+      if (Array.isArray(v)) {
+        if (v.length !== names.length) throw argError('compile', arg, v, `${names.length} entries, one per output (${names.join(', ')})`);
+        return v as T[];
+      }
+      if (v && typeof v === 'object') {
+        const o = v as Record<string, T>;
+        const extra = Object.keys(o).filter((k) => !names.includes(k));
+        if (extra.length) throw argError('compile', arg, v, `an object keyed by output names (${names.join(', ')}); ${extra.join(', ')} ${extra.length > 1 ? 'are' : 'is'} not an output`);
+        return names.map((n) => {
+          if (!(n in o)) {
+            if (fallback === undefined) throw argError('compile', arg, v, `an entry for output ${n}`);
+            return fallback;
+          }
+          return o[n];
+        });
+      }
+      throw argError('compile', arg, v, `one value, an array with one per output, or an object keyed by output name (${names.join(', ')})`);
+    };
+    const losses = perOutput<string>('loss', args.loss, undefined, (v) => typeof v === 'string').map((l) => resolveLoss(l));
+    const weights = perOutput<number>('lossWeights', args.lossWeights, 1, (v) => typeof v === 'number');
+    weights.forEach((w, i) => {
+      if (typeof w !== 'number' || !Number.isFinite(w)) throw argError('compile', `lossWeights (${names[i]})`, w, 'a finite number');
+    });
+    const metricsOf = (m: unknown): boolean => {
+      const list = m === undefined || m === null ? [] : typeof m === 'string' ? [m] : m;
+      if (!Array.isArray(list) || list.some((x) => !METRIC_NAMES.includes(x))) {
+        throw argError('compile', 'metrics', args.metrics, "an array of 'accuracy' (the one metric supported), or one per output");
+      }
+      return list.length > 0;
+    };
+    let accs: boolean[];
+    const m = args.metrics;
+    if (m === undefined) accs = names.map(() => false);
+    else if (Array.isArray(m) && m.every((x) => typeof x === 'string')) accs = names.map(() => metricsOf(m));
+    else accs = perOutput<unknown>('metrics', m, [], () => false).map(metricsOf);
+    this.optimizer?.dispose();
+    this.optimizer = optimizer;
+    // Softmax output + cross-entropy: the loss kernel applies the softmax (fused, stable), where the
+    // output is read by nothing else and its layer is applied once.
+    for (const l of this.weightLayers()) if (l instanceof Dense || l instanceof Activation) l.fusedSoftmax = false;
+    this.outputLosses = g.outputs.map((o, i) => {
+      const l = o.sourceLayer;
+      const fused = losses[i] !== 'meanSquaredError' && (l instanceof Dense || l instanceof Activation) && l.activation === 'softmax' &&
+        l.inboundNodes.length === 1 && !(g.consumers.get(o.id)?.length) && g.outputs.filter((x) => x === o).length === 1;
+      if (fused) (l as Dense | Activation).fusedSoftmax = true;
+      return { name: names[i], loss: losses[i], weight: weights[i], acc: accs[i], fused, shape: o.sampleShape };
+    });
+    this.freePlans();
+  }
+
+  /** @internal */
+  get compiledLosses(): readonly OutputLoss[] | undefined {
+    return this.outputLosses;
+  }
+
+  private get anyFused(): boolean {
+    return !!this.outputLosses?.some((o) => o.fused);
+  }
+
+  private plan(batch: number, training: boolean, keepAll = false): Plan {
+    // Conv layers size their per-thread scratch for the current thread count.
+    const key = `${batch}:${training}:${keepAll}:${getThreads()}:${this.fuseLayers}`;
+    let p = this.plans.get(key);
+    if (p) {
+      // Most recently used last, so eviction below drops the stalest plan.
+      this.plans.delete(key);
+      this.plans.set(key, p);
+      return p;
+    }
+    this.build();
+    const heap = runtime().heap;
+    // A fit uses two or three plans (batch, last partial batch, validation); predict on many
+    // different batch sizes must not keep a plan for each.
+    while (this.plans.size >= MAX_PLANS) {
+      const [oldest, old] = this.plans.entries().next().value as [string, Plan];
+      this.freePlan(old);
+      this.plans.delete(oldest);
+    }
+    const g = this.graph();
+    const program = planProgram(g, { batch, training, fuse: this.fuseLayers, keepAll });
+    const shared = training && program.steps.some((e, i) => e.nodes.some((n) => program.steps.some((f, j) => j !== i && f.nodes.some((m) => m !== n && m.layer === n.layer && n.layer.weights.length))));
+    p = {
+      program,
+      labels: g.outputs.map((o) => heap.alloc(Math.max(4, batch * sizeOfShape(o.sampleShape) * 4))),
+      stats: heap.alloc(64),
+      gradScratch: shared ? heap.alloc(Math.max(1, this.paramCount) * 4) : 0,
+    };
+    this.plans.set(key, p);
+    return p;
+  }
+
+  private freePlan(p: Plan): void {
+    const heap = runtime().heap;
+    p.program.free();
+    for (const ptr of [...p.labels, p.stats, p.gradScratch]) if (ptr) heap.free(ptr);
+  }
+
+  private freePlans(): void {
+    for (const p of this.plans.values()) this.freePlan(p);
+    this.plans.clear();
+  }
+
+  private ctx(batch: number, training: boolean, logits: boolean): StepContext {
+    return { params: this.params, grads: this.grads, batch, training, logits };
+  }
+
+  /** Backward with the gradients of shared layers summed over their applications. */
+  private runBackward(p: Plan, ctx: StepContext): void {
+    if (!p.gradScratch) {
+      p.program.backward(ctx);
+      return;
+    }
+    // Steps run last to first; a layer's first backward writes the real gradients, later ones
+    // write into the scratch buffer and are added in (each weight overwritten, then summed).
+    const seen = new Set<Layer>();
+    const scratchCtx: StepContext = { ...ctx, grads: p.gradScratch };
+    p.program.backward(ctx, (step) => {
+      const layers = step.nodes.map((n) => n.layer).filter((l) => l.weights.length);
+      const again = layers.some((l) => seen.has(l));
+      for (const l of layers) seen.add(l);
+      if (!again) return { ctx, after: undefined };
+      return {
+        ctx: scratchCtx,
+        after: () => {
+          for (const l of layers) for (const w of l.weights) addInto(sizeOfShape(w.shape), p.gradScratch + w.offset * 4, this.grads + w.offset * 4);
+        },
+      };
+    });
+  }
+
+  /** One optimizer step on examples idx[start..start+n). Returns each output's summed loss and correct count. */
+  private trainStep(x: Examples[], y: Labels[], idx: Int32Array, start: number, n: number) {
+    const r = this.gradientStep(x, y, idx, start, n);
+    // Layers with trainable: false stay as they are (Keras): zero gradients keep them out of the
+    // optimizer's state, and restoring their weights undoes momentum gathered before the freeze.
+    const frozen = this.weightLayers().some((l) => !l.trainable) ? this.frozenWeights() : undefined;
+    this.optimizer!.applyGradients(this.paramCount, this.params, this.grads);
+    if (frozen) for (const { at, values } of frozen) runtime().heap.f32.set(values, at);
+    return r;
+  }
+
+  /** Zeroes the frozen layers' gradients and returns copies of their weights (float index, values). */
+  private frozenWeights(): { at: number; values: Float32Array }[] {
+    const heap = runtime().heap;
+    return this.weightLayers().filter((l) => !l.trainable).flatMap((l) => l.weights).map((w) => {
+      const n = sizeOfShape(w.shape), g = (this.grads >>> 2) + w.offset;
+      heap.f32.fill(0, g, g + n);
+      return { at: (this.params >>> 2) + w.offset, values: heap.readF32(this.params + w.offset * 4, n) };
+    });
+  }
+
+  /** Rows each output's loss averages over, per example (Keras: every position of a rank > 1 output). */
+  private static perRow(o: OutputLoss): number {
+    return sizeOfShape(o.shape) / o.shape[o.shape.length - 1];
+  }
+
+  /** Forward, losses and backward on examples idx[start..start+n), leaving dL/dparams in the gradient buffer. */
+  private gradientStep(x: Examples[], y: Labels[], idx: Int32Array, start: number, n: number) {
+    this.acquire();
+    const p = this.plan(n, true);
+    x.forEach((xs, i) => xs.gather(idx, start, n, p.program.inputs[i]));
+    y.forEach((ys, i) => ys.gather(idx, start, n, p.labels[i]));
+    const ctx = this.ctx(n, true, this.anyFused);
+    p.program.forward(ctx);
+    const r = this.outputLosses!.map((o, i) => {
+      const classes = o.shape[o.shape.length - 1];
+      const rows = n * LayersModel.perRow(o);
+      return batchLoss(o.loss, o.fused, rows, classes, p.program.outputs[i], p.labels[i], p.program.outputGrads[i], p.stats, o.weight);
+    });
+    this.runBackward(p, ctx);
+    return r;
+  }
+
+  /**
+   * @internal For gradient checks: the total loss over all of x, y as ONE training batch (dropout
+   * active) and dL/dparams in the flat parameter layout (weightList()[i].spec.offset), no update.
+   */
+  lossAndGradients(x: ModelX, y: ModelY): { loss: number; grads: Float32Array } {
+    this.checkAlive('lossAndGradients');
+    if (!this.outputLosses) throw new Error('lossAndGradients: compile the model first: model.compile({optimizer, loss, metrics})');
+    const xs = this.toInputs('lossAndGradients', x), ys = this.toTargets('lossAndGradients', y);
+    this.checkData('lossAndGradients', xs, ys);
+    const r = this.gradientStep(xs, ys, range(xs[0].count), 0, xs[0].count);
+    const loss = r.reduce((t, ri, i) => t + this.outputLosses![i].weight * (ri.lossSum / (xs[0].count * LayersModel.perRow(this.outputLosses![i]))), 0);
+    return { loss, grads: runtime().heap.readF32(this.grads, this.paramCount) };
+  }
+
+  /** x as one Examples per input (an array in input order, or an object keyed by input name). */
+  protected toInputs(op: string, x: unknown): Examples[] {
+    const names = this.inputNames;
+    const one = (v: unknown, arg: string) => toExamples(op, arg, v);
+    if (x instanceof Tensor || x instanceof Uint8Images) {
+      if (names.length > 1) throw argError(op, 'x', x, `${names.length} inputs (${names.join(', ')}): an array or an object keyed by input name`);
+      return [one(x, 'x')];
+    }
+    const isSource = (v: unknown) => v instanceof Tensor || v instanceof Uint8Images;
+    if (Array.isArray(x) && (names.length > 1 || x.some(isSource))) {
+      if (x.length !== names.length) throw argError(op, 'x', `an array of ${x.length}`, `${names.length} input${names.length > 1 ? 's' : ''} (${names.join(', ')})`);
+      return x.map((v, i) => one(v, `x[${i}]`));
+    }
+    if (x && typeof x === 'object' && !Array.isArray(x) && !ArrayBuffer.isView(x) && Object.keys(x).length && Object.keys(x).every((k) => names.includes(k) || isSource((x as Record<string, unknown>)[k]))) {
+      const o = x as Record<string, unknown>;
+      const missing = names.filter((n) => !(n in o)), extra = Object.keys(o).filter((k) => !names.includes(k));
+      if (missing.length || extra.length) throw argError(op, 'x', `an object with keys ${Object.keys(o).join(', ')}`, `the input names ${names.join(', ')}`);
+      return names.map((n) => one(o[n], `x.${n}`));
+    }
+    return [one(x, 'x')];
+  }
+
+  /** y as one Labels per output. */
+  protected toTargets(op: string, y: unknown): Labels[] {
+    const names = this.outputNames;
+    if (names.length === 1) {
+      if (Array.isArray(y) && y.length === 1 && (y[0] instanceof Tensor || Array.isArray(y[0]) && names.length === 1 && typeof y[0][0] !== 'number')) {
+        if (y[0] instanceof Tensor) return [toLabels(op, y[0])];
+      }
+      if (y && typeof y === 'object' && !(y instanceof Tensor) && !Array.isArray(y) && !ArrayBuffer.isView(y) && names[0] in (y as object)) {
+        return [toLabels(op, (y as Record<string, unknown>)[names[0]])];
+      }
+      return [toLabels(op, y)];
+    }
+    if (Array.isArray(y)) {
+      if (y.length !== names.length) throw argError(op, 'y', `an array of ${y.length}`, `${names.length} targets, one per output (${names.join(', ')})`);
+      return y.map((v) => toLabels(op, v));
+    }
+    if (y && typeof y === 'object' && !(y instanceof Tensor)) {
+      const o = y as Record<string, unknown>;
+      const missing = names.filter((n) => !(n in o));
+      if (missing.length) throw argError(op, 'y', `an object with keys ${Object.keys(o).join(', ')}`, `targets for the outputs ${names.join(', ')}`);
+      return names.map((n) => toLabels(op, o[n]));
+    }
+    throw argError(op, 'y', y, `${names.length} targets, one per output (${names.join(', ')}): an array or an object keyed by output name`);
+  }
+
+  protected checkData(op: string, xs: Examples[], ys: Labels[] | undefined): void {
+    const g = this.graph();
+    xs.forEach((x, i) => {
+      const want = g.inputs[i].sampleShape;
+      if (x.sampleShape.join() !== want.join()) {
+        const first = this.inputLayerLabel(i);
+        throw new Error(`${op}: ${xs.length > 1 ? `x[${i}]` : 'x'} has examples of shape [${x.sampleShape}] (x shape [${x.count}, ${x.sampleShape}]), but the model's input layer ${first} expects [${want}] (inputShape) — shape x as [batch, ${want}]`);
+      }
+      if (x.count !== xs[0].count) throw new Error(`${op}: the inputs have different numbers of examples: ${xs.map((e) => e.count).join(', ')}`);
+      if (x.count === 0) throw new Error(`${op}: x has no examples`);
+    });
+    if (!ys) return;
+    ys.forEach((y, i) => {
+      const label = ys.length > 1 ? ` (output ${this.outputNames[i]})` : '';
+      if (y.count !== xs[0].count) throw new Error(`${op}: x has ${xs[0].count} examples but y${label} has ${y.count} labels; they must match`);
+      const o = this.outputLosses![i];
+      const out = o.shape, classes = out[out.length - 1];
+      const sparse = o.loss === 'sparseCategoricalCrossentropy';
+      const wantWidth = sparse ? sizeOfShape(out) / classes : sizeOfShape(out);
+      if (y.width !== wantWidth) {
+        throw new Error(`${op}: y${label} has ${y.width} value(s) per example, but loss '${o.loss}' with output shape [${out}] expects ${wantWidth}${sparse ? ' (a class id per example)' : ' (e.g. one-hot rows)'}`);
+      }
+      const v = y.values;
+      for (let j = 0; j < v.length; j++) {
+        if (!Number.isFinite(v[j])) throw new Error(`${op}: y${label}[${j}] is ${v[j]}; labels must be finite`);
+        if (sparse && (!Number.isInteger(v[j]) || v[j] < 0 || v[j] >= classes)) {
+          throw new Error(`${op}: label y${label}[${j}] = ${v[j]} is not a class index in [0, ${classes}) for ${o.loss}`);
+        }
+      }
+    });
+  }
+
+  /** How errors name input i: Sequential says its first layer, as it always has. */
+  protected inputLayerLabel(i: number): string {
+    return this.graph().inputs[i].sourceLayer.name;
+  }
+
+  async fit(x: ModelX, y: ModelY, args: FitArgs = {}): Promise<History> {
+    this.checkAlive('fit');
+    if (!this.optimizer || !this.outputLosses) throw new Error('fit: compile the model first: model.compile({optimizer, loss, metrics})');
+    const epochs = assertPositiveInt('fit', 'epochs', args.epochs ?? 1);
+    const batchSize = assertPositiveInt('fit', 'batchSize', args.batchSize ?? 32);
+    const initialEpoch = args.initialEpoch ?? 0;
+    const shuffleEach = args.shuffle ?? true;
+    const cb = args.callbacks ?? {};
+    let xs = this.toInputs('fit', x);
+    let ys = this.toTargets('fit', y);
+    this.checkData('fit', xs, ys);
+    assertFiniteAll('fit', 'x', x);
+    let val: [Examples[], Labels[]] | undefined;
+    if (args.validationData) {
+      if (!Array.isArray(args.validationData) || args.validationData.length !== 2) {
+        throw argError('fit', 'validationData', args.validationData, '[xVal, yVal]');
+      }
+      val = [this.toInputs('fit', args.validationData[0]), this.toTargets('fit', args.validationData[1])];
+      this.checkData('fit (validationData)', val[0], val[1]);
+      assertFiniteAll('fit', 'validationData[0]', args.validationData[0]);
+    } else if (args.validationSplit !== undefined) {
+      const s = args.validationSplit;
+      if (typeof s !== 'number' || !(s > 0 && s < 1)) throw argError('fit', 'validationSplit', s, 'a number in (0, 1)');
+      // Keras: the last fraction of the data, before shuffling.
+      const count = xs[0].count;
+      const split = Math.floor(count * (1 - s));
+      if (split < 1 || split >= count) throw argError('fit', 'validationSplit', s, `a fraction leaving examples on both sides of ${count}`);
+      val = [xs.map((e) => e.slice(split, count)), ys.map((l) => l.slice(split, count))];
+      xs = xs.map((e) => e.slice(0, split));
+      ys = ys.map((l) => l.slice(0, split));
+    }
+    const count = xs[0].count;
+    const history = new History();
+    history.params = { epochs, batchSize, samples: count, steps: Math.ceil(count / batchSize), doValidation: !!val };
+    const order = range(count);
+    const outs = this.outputLosses;
+    const yieldEvery = args.yieldEvery ?? 50;
+    let lastYield = Date.now();
+    this.stopTraining = false;
+    // WebGPU: the same loop with each step and the validation on the GPU (src/webgpu/model-runner.ts).
+    await backendReady();
+    const gpuCtx = activeGpu();
+    const gpu = gpuCtx ? loadedGpuModule()!.runnerFor(this, gpuCtx, this.gpuView()) : undefined;
+    if (gpu) this.acquire();
+    gpu?.uploadTraining('fit');
+    await cb.onTrainBegin?.();
+    for (let epoch = initialEpoch; epoch < epochs && !this.stopTraining; epoch++) {
+      await cb.onEpochBegin?.(epoch);
+      if (shuffleEach) shuffle(order, this.rng);
+      const lossSum = outs.map(() => 0), correct = outs.map(() => 0), seen = outs.map(() => 0);
+      const steps = Math.ceil(count / batchSize);
+      for (let step = 0; step < steps && !this.stopTraining; step++) {
+        const start = step * batchSize, n = Math.min(batchSize, count - start);
+        await cb.onBatchBegin?.(step, { batch: step, size: n });
+        const r = gpu ? [await gpu.trainStep(xs[0], ys[0], order, start, n)] : this.trainStep(xs, ys, order, start, n);
+        const bad = r.find((ri) => !Number.isFinite(ri.lossSum));
+        if (bad) {
+          throw new Error(`fit: the loss became ${bad.lossSum} at epoch ${epoch + 1}, batch ${step + 1} of ${steps}; training stopped. The weights diverged: lower the learning rate or check the inputs' scale`);
+        }
+        r.forEach((ri, i) => {
+          lossSum[i] += ri.lossSum;
+          correct[i] += ri.correct;
+          seen[i] += n * LayersModel.perRow(outs[i]);
+        });
+        if (cb.onBatchEnd) {
+          const logs: Logs = { batch: step, size: n, ...this.logsOf(r.map((ri) => ri.lossSum), r.map((ri) => ri.correct), outs.map((o) => n * LayersModel.perRow(o)), '') };
+          await cb.onBatchEnd(step, logs);
+        }
+        if (Date.now() - lastYield >= yieldEvery) {
+          await yieldToEventLoop();
+          lastYield = Date.now();
+        }
+      }
+      // Weights and optimizer state back to the heap: callbacks, validation and save see this epoch's.
+      if (gpu) await gpu.downloadTraining('fit');
+      const logs: Logs = this.logsOf(lossSum, correct, seen, '');
+      if (val) {
+        const v = gpu ? [await gpu.evaluate('fit', val[0][0], val[1][0], Math.max(batchSize, 256))].map((e) => ({ lossSum: e.loss, correct: e.acc, rows: 1 }))
+          : this.evaluateExamples(val[0], val[1], Math.max(batchSize, 256));
+        Object.assign(logs, this.logsOf(v.map((e) => e.lossSum), v.map((e) => e.correct), v.map((e) => e.rows), 'val_'));
+      }
+      history.record(epoch, logs);
+      if (args.verbose) {
+        console.log(`Epoch ${epoch + 1} / ${epochs}: ${Object.entries(logs).map(([k, v]) => `${k}=${(v as number).toFixed(4)}`).join(' ')}`);
+      }
+      await cb.onEpochEnd?.(epoch, logs);
+    }
+    await cb.onTrainEnd?.();
+    return history;
+  }
+
+  /** Keras' log keys: loss (the weighted total) and acc for one output; plus out_loss, out_acc per output for several. */
+  private logsOf(lossSum: number[], correct: number[], rows: number[], prefix: string): Logs {
+    const outs = this.outputLosses!;
+    const logs: Logs = {};
+    const means = lossSum.map((s, i) => s / rows[i]);
+    logs[`${prefix}loss`] = outs.length === 1 && outs[0].weight === 1 ? means[0] : means.reduce((t, m, i) => t + outs[i].weight * m, 0);
+    if (outs.length === 1) {
+      if (outs[0].acc) logs[`${prefix}acc`] = correct[0] / rows[0];
+      return logs;
+    }
+    outs.forEach((o, i) => { logs[`${prefix}${o.name}_loss`] = means[i]; });
+    outs.forEach((o, i) => { if (o.acc) logs[`${prefix}${o.name}_acc`] = correct[i] / rows[i]; });
+    return logs;
+  }
+
+  private evaluateExamples(x: Examples[], y: Labels[], batchSize: number): { lossSum: number; correct: number; rows: number }[] {
+    const outs = this.outputLosses!;
+    const acc = outs.map(() => ({ lossSum: 0, correct: 0, rows: 0 }));
+    const count = x[0].count;
+    const idx = range(count);
+    this.acquire();
+    for (let start = 0; start < count; start += batchSize) {
+      const n = Math.min(batchSize, count - start);
+      const p = this.plan(n, false);
+      x.forEach((xs, i) => xs.gather(idx, start, n, p.program.inputs[i]));
+      y.forEach((ys, i) => ys.gather(idx, start, n, p.labels[i]));
+      // The fused softmax stays in the loss kernel (same numbers, numerically stable).
+      p.program.forward(this.ctx(n, false, this.anyFused));
+      outs.forEach((o, i) => {
+        const classes = o.shape[o.shape.length - 1], rows = n * LayersModel.perRow(o);
+        const r = batchLoss(o.loss, o.fused, rows, classes, p.program.outputs[i], p.labels[i], 0, p.stats);
+        acc[i].lossSum += r.lossSum;
+        acc[i].correct += r.correct;
+        acc[i].rows += rows;
+      });
+    }
+    return acc;
+  }
+
+  /**
+   * Loss (and accuracy, if compiled with it) over x, y: scalars as tfjs' evaluate returns; with
+   * several outputs [total loss, each output's loss…, each output's accuracy…].
+   */
+  evaluate(x: ModelX, y: ModelY, args: { batchSize?: number } = {}): Tensor | Tensor[] {
+    this.checkAlive('evaluate');
+    if (!this.outputLosses) throw new Error('evaluate: compile the model first: model.compile({optimizer, loss, metrics})');
+    const xs = this.toInputs('evaluate', x), ys = this.toTargets('evaluate', y);
+    this.checkData('evaluate', xs, ys);
+    assertFiniteAll('evaluate', 'x', x);
+    const evalBatch = assertPositiveInt('evaluate', 'batchSize', args.batchSize ?? 256);
+    const gpuCtx = activeGpu();
+    if (gpuCtx) {
+      this.acquire();
+      return loadedGpuModule()!.runnerFor(this, gpuCtx, this.gpuView()).evaluateTensors(xs[0], ys[0], evalBatch);
+    }
+    const r = this.evaluateExamples(xs, ys, evalBatch);
+    const logs = this.logsOf(r.map((e) => e.lossSum), r.map((e) => e.correct), r.map((e) => e.rows), '');
+    const values = Object.values(logs);
+    return values.length === 1 ? scalar(values[0]) : values.map((v) => scalar(v));
+  }
+
+  /** Outputs for x, batch by batch: one tensor [N, ...outputShape], or one per output. */
+  predict(x: ModelX, args: { batchSize?: number } = {}): Tensor | Tensor[] {
+    this.checkAlive('predict');
+    this.build();
+    const xs = this.toInputs('predict', x);
+    this.checkData('predict', xs, undefined);
+    assertFiniteAll('predict', 'x', x);
+    const batchSize = assertPositiveInt('predict', 'batchSize', args.batchSize ?? 32);
+    const gpuCtx = activeGpu();
+    this.acquire();
+    if (gpuCtx) return loadedGpuModule()!.runnerFor(this, gpuCtx, this.gpuView()).predict(xs[0], batchSize);
+    const g = this.graph();
+    const count = xs[0].count;
+    const results = g.outputs.map((o) => allocTensor([count, ...o.sampleShape]));
+    const idx = range(count);
+    for (let start = 0; start < count; start += batchSize) {
+      const n = Math.min(batchSize, count - start);
+      const p = this.plan(n, false);
+      xs.forEach((e, i) => e.gather(idx, start, n, p.program.inputs[i]));
+      p.program.forward(this.ctx(n, false, false));
+      const f = runtime().heap.f32;
+      g.outputs.forEach((o, i) => {
+        const per = sizeOfShape(o.sampleShape), src = p.program.outputs[i] >>> 2;
+        f.copyWithin((results[i].ptr >>> 2) + start * per, src, src + n * per);
+      });
+    }
+    return results.length === 1 ? results[0] : results;
+  }
+
+  /** The output of every layer application for x (one batch), in the order they run: for looking at feature maps. */
+  predictLayers(x: ModelX): Tensor[] {
+    this.checkAlive('predictLayers');
+    this.build();
+    const xs = this.toInputs('predictLayers', x);
+    this.checkData('predictLayers', xs, undefined);
+    this.acquire();
+    const count = xs[0].count;
+    const p = this.plan(count, false, true);
+    xs.forEach((e, i) => e.gather(range(count), 0, count, p.program.inputs[i]));
+    p.program.forward(this.ctx(count, false, false));
+    const f = runtime().heap.f32;
+    return this.graph().nodes.map((n) => {
+      const t = allocTensor([count, ...n.output.sampleShape]);
+      const at = p.program.tensors.get(n.output.id)! >>> 2;
+      f.copyWithin(t.ptr >>> 2, at, at + t.size);
+      return t;
+    });
+  }
+
+  /** @internal Peak bytes of the activation buffers of an inference plan for this batch size (memory tests). */
+  planBytes(batch: number, training = false): { activations: number; gradients: number } {
+    this.acquire();
+    const p = this.plan(batch, training);
+    return { activations: p.program.activationBytes, gradients: p.program.gradientBytes };
+  }
+
+  /** @internal what the WebGPU runner reads (src/webgpu/model-runner.ts). */
+  gpuView(): ModelView {
+    this.build();
+    const g = this.graph();
+    const outs = this.outputLosses;
+    if (g.inputs.length !== 1 || g.outputs.length !== 1 || g.nodes.some((n, i) => n.inputs.length !== 1 || n.inputs[0] !== (i === 0 ? g.inputs[0] : g.nodes[i - 1].output))) {
+      throw new Error(`${this.name}: the WebGPU backend runs models whose layers form one chain; this graph has branches, merges or several inputs/outputs: use setBackend('wasm')`);
+    }
+    return {
+      name: this.name, layers: g.nodes.map((n) => n.layer), params: this.params, paramCount: this.paramCount, optimizer: this.optimizer,
+      lossName: outs?.[0].loss, fused: !!outs?.[0].fused, metrics: !!outs?.[0].acc, inputShape: this.inputShape, outputShape: this.outputShape,
+    };
+  }
+
+  countParams(): number {
+    this.build();
+    return this.weightLayers().reduce((s, l) => s + l.paramCount, 0);
+  }
+
+  /** A layer by name, or by index into model.layers (as tfjs' getLayer). */
+  getLayer(nameOrIndex: string | number): Layer {
+    const layers = this.layers;
+    if (typeof nameOrIndex === 'number') {
+      if (!Number.isInteger(nameOrIndex) || nameOrIndex < 0 || nameOrIndex >= layers.length) {
+        throw argError('getLayer', 'index', nameOrIndex, `an index in [0, ${layers.length})`);
+      }
+      return layers[nameOrIndex];
+    }
+    const l = layers.find((x) => x.name === nameOrIndex);
+    if (!l) throw argError('getLayer', 'name', nameOrIndex, `one of ${layers.map((x) => `'${x.name}'`).join(', ')}`);
+    return l;
+  }
+
+  /** Copies of the weights in layer order (kernel, bias per layer), as tfjs' getWeights(). */
+  getWeights(): Tensor[] {
+    this.checkAlive('getWeights');
+    this.build();
+    this.acquire();
+    return this.weightList().map(({ spec }) => {
+      const t = allocTensor(spec.shape);
+      const o = (this.params >>> 2) + spec.offset;
+      runtime().heap.f32.copyWithin(t.ptr >>> 2, o, o + t.size);
+      return t;
+    });
+  }
+
+  /** Sets every weight, in getWeights() order; shapes must match exactly. */
+  setWeights(weights: Tensor[]): void {
+    this.checkAlive('setWeights');
+    this.build();
+    this.acquire();
+    const list = this.weightList();
+    if (!Array.isArray(weights) || weights.length !== list.length) {
+      throw argError('setWeights', 'weights', Array.isArray(weights) ? `${weights.length} tensors` : weights, `${list.length} tensors (${list.map((w) => w.name).join(', ')})`);
+    }
+    weights.forEach((t, i) => {
+      const { spec, name } = list[i];
+      if (!(t instanceof Tensor) || t.shape.join() !== spec.shape.join()) {
+        throw argError('setWeights', `weights[${i}] (${name})`, t, `a tensor of shape [${spec.shape}]`);
+      }
+      t.check('setWeights');
+    });
+    const f = runtime().heap.f32;
+    weights.forEach((t, i) => {
+      f.copyWithin((this.params >>> 2) + list[i].spec.offset, t.ptr >>> 2, (t.ptr >>> 2) + t.size);
+    });
+  }
+
+  /** [{name: 'conv2d/kernel', spec}] in layer order. */
+  weightList() {
+    this.build();
+    return this.weightLayers().flatMap((l) => l.weights.map((spec) => ({ name: `${l.name}/${spec.name}`, layer: l, spec })));
+  }
+
+  /** Weight values by name, read from the flat buffer (for saving). */
+  weightValues(): { name: string; shape: number[]; data: Float32Array }[] {
+    this.acquire();
+    const heap = runtime().heap;
+    return this.weightList().map(({ name, spec }) => ({
+      name, shape: spec.shape.slice(), data: heap.readF32(this.params + spec.offset * 4, sizeOfShape(spec.shape)),
+    }));
+  }
+
+  /** Keras' summary table: layer (type), output shape, params (and "Connected to" for graphs), and the totals. */
+  summary(lineLength?: number, positions?: number[], printFn: (line: string) => void = console.log): void {
+    this.checkAlive('summary');
+    this.build();
+    for (const line of summaryLines(this.name, this.summaryRows(), lineLength, positions)) printFn(line);
+  }
+
+  protected summaryRows(): { layer: Layer; outShape: (number | null)[][]; connected?: string[] }[] {
+    const g = this.graph();
+    const inGraph = new Set(g.nodes);
+    return this.layers.map((l) => {
+      const nodes = l instanceof InputLayer ? l.inboundNodes : l.inboundNodes.filter((n) => inGraph.has(n));
+      return {
+        layer: l, outShape: [[null, ...l.outShape]],
+        connected: nodes.flatMap((n) => n.inputs.map((t) => `${t.sourceLayer.name}[${nodeIndexIn(t.node, inGraph)}][0]`)),
+      };
+    });
+  }
+
+  /** The Keras/tfjs topology for model.json. */
+  toJSON(): Record<string, unknown> {
+    this.build();
+    return functionalTopology(this.name, this.graph());
+  }
+
+  /** Saves model.json + weights.bin to `file://DIR` or `DIR` (crash-safe), or to a tfjs IOHandler. See save-load.ts. */
+  async save(urlOrPath: string | URL | IOHandler): Promise<SaveResult> {
+    this.checkAlive('save');
+    return saveModel(this, urlOrPath);
+  }
+
+  /** The model as a serialized ONNX model (opset 13+, NHWC inputs with a dynamic batch), e.g. for ONNX Runtime. */
+  toONNX(opts?: OnnxExportOptions): Uint8Array {
+    this.checkAlive('toONNX');
+    this.acquire();
+    return exportOnnx(this, opts);
+  }
+
+  /** What compile() was given, for model.json's training_config. */
+  trainingConfig(): Record<string, unknown> | undefined {
+    const outs = this.outputLosses;
+    if (!this.optimizer || !outs) return undefined;
+    const snake = (l: string) => l.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+    const one = outs.length === 1;
+    const cfg: Record<string, unknown> = {
+      loss: one ? snake(outs[0].loss) : Object.fromEntries(outs.map((o) => [o.name, snake(o.loss)])),
+      metrics: one ? (outs[0].acc ? ['acc'] : []) : Object.fromEntries(outs.map((o) => [o.name, o.acc ? ['acc'] : []])),
+      optimizer_config: { class_name: this.optimizer.className, config: this.optimizer.getConfig() },
+    };
+    if (!one || outs[0].weight !== 1) cfg.loss_weights = one ? [outs[0].weight] : Object.fromEntries(outs.map((o) => [o.name, o.weight]));
+    return cfg;
+  }
+
+  /**
+   * Applies this model to new inputs as one layer (a nested model): its layers are applied again
+   * to them, sharing their weights with this model.
+   */
+  apply(inputs: SymbolicTensor | SymbolicTensor[]): SymbolicTensor | SymbolicTensor[] {
+    this.checkAlive('apply');
+    const g = this.graph();
+    const list = Array.isArray(inputs) ? inputs : [inputs];
+    if (list.length !== g.inputs.length || list.some((t) => !(t instanceof SymbolicTensor))) {
+      throw argError(`${this.name}.apply`, 'inputs', inputs, `${g.inputs.length} symbolic tensor${g.inputs.length > 1 ? 's' : ''} (the model's inputs: ${g.inputs.map((t) => `[${t.shape.map((d) => d ?? 'null')}]`).join(', ')})`);
+    }
+    list.forEach((t, i) => {
+      if (t.sampleShape.join() !== g.inputs[i].sampleShape.join()) {
+        throw new Error(`${this.name}.apply: input ${i} has shape [null,${t.sampleShape}], but the model's input ${g.inputs[i].sourceLayer.name} is [null,${g.inputs[i].sampleShape}]`);
+      }
+    });
+    const map = new Map<SymbolicTensor, SymbolicTensor>();
+    g.inputs.forEach((t, i) => map.set(t, list[i]));
+    for (const n of g.nodes) map.set(n.output, n.layer.apply(n.inputs.map((t) => map.get(t)!)) as SymbolicTensor);
+    const outs = g.outputs.map((t) => map.get(t)!);
+    return outs.length === 1 ? outs[0] : outs;
+  }
+
+  /** Frees the weights, gradients, buffers and optimizer state. The model cannot be used after. */
+  dispose(): { refCountAfterDispose: number; numDisposedVariables: number } {
+    if (this.disposed) return { refCountAfterDispose: 0, numDisposedVariables: 0 };
+    const n = this.params ? this.weightList().length : 0;
+    this.freePlans();
+    loadedGpuModule()?.disposeRunner(this);
+    this.optimizer?.dispose();
+    const heap = runtime().heap;
+    // Weights another model shares keep their values.
+    for (const w of this.layout.keys()) {
+      const h = w as WeightSpec & WeightHome;
+      if (h.home === this) {
+        h.orphan = heap.readF32(this.params + w.offset * 4, sizeOfShape(w.shape));
+        h.home = undefined;
+      }
+    }
+    if (this.params) heap.free(this.params);
+    if (this.grads) heap.free(this.grads);
+    this.params = this.grads = 0;
+    this.disposed = true;
+    return { refCountAfterDispose: 0, numDisposedVariables: n };
+  }
+}
+
+/** A node's index among its layer's nodes that are in this graph (Keras renumbers per model). */
+export function nodeIndexIn(node: LayerNode, inGraph: ReadonlySet<LayerNode>): number {
+  if (node.layer instanceof InputLayer) return 0;
+  return node.layer.inboundNodes.filter((n) => inGraph.has(n)).indexOf(node);
+}
+
+/** Lets timers, I/O and page events run between batches: setImmediate where it exists (Node,
+ * Bun, Deno), since a 0 ms timeout is clamped to 1 ms or more there and browsers. */
+function yieldToEventLoop(): Promise<void> {
+  const si = (globalThis as { setImmediate?: (cb: () => void) => void }).setImmediate;
+  return new Promise((res) => (si ? si(res) : setTimeout(res, 0)));
+}
+
+/** NaN/Inf anywhere in a float input is an Error before any training happens. */
+function assertFinite(op: string, arg: string, x: unknown): void {
+  if (!(x instanceof Tensor)) return;
+  const bad = firstNonFinite(x.size, x.ptr);
+  if (bad >= 0) {
+    const v = runtime().heap.f32[(x.ptr >>> 2) + bad];
+    throw new Error(`${op}: ${arg} contains ${v} at flat index ${bad} (of shape [${x.shape}]); inputs must be finite numbers`);
+  }
+}
+function assertFiniteAll(op: string, arg: string, x: unknown): void {
+  if (Array.isArray(x)) x.forEach((v, i) => assertFinite(op, `${arg}[${i}]`, v));
+  else if (x && typeof x === 'object' && !(x instanceof Tensor) && !(x instanceof Uint8Images)) {
+    for (const [k, v] of Object.entries(x)) assertFinite(op, `${arg}.${k}`, v);
+  } else assertFinite(op, arg, x);
+}
+
+/** tf.model: a model from its input and output symbolic tensors. */
+export function model(args: { inputs: SymbolicTensor | SymbolicTensor[]; outputs: SymbolicTensor | SymbolicTensor[]; name?: string; seed?: number }): LayersModel {
+  return new LayersModel(args);
+}
+
+// layer.apply(realTensors): a one-node model computes it now (weights built and kept by the layer).
+setEagerApply((layer, tensors) => {
+  const ins = tensors.map((t) => symbolicInput({ shape: t.shape.slice(1) }));
+  const out = layer.apply(ins.length === 1 ? ins[0] : ins);
+  const m = new LayersModel({ inputs: ins, outputs: out });
+  try {
+    return m.predict(tensors.length === 1 ? tensors[0] : tensors, { batchSize: Math.max(1, tensors[0].shape[0]) }) as Tensor;
+  } finally {
+    m.dispose();
+    // The eager call leaves no node behind (Keras' eager calls build no graph).
+    layer.inboundNodes.pop();
+  }
+});

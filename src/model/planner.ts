@@ -1,0 +1,256 @@
+// The planner turns (graph, batch size, training) into a program: a flat list of steps over heap
+// buffers, built once and replayed every batch, so a step allocates nothing.
+//
+// - Fusion rules (fusion.ts) rewrite the node list first.
+// - Buffers come from a pool of slots reused by liveness: in inference a tensor's slot goes back
+//   to the pool after its last reader ran (a chain needs its input and two slots); training keeps
+//   every forward tensor (backward reads them) and reuses the gradient slots instead: a tensor's
+//   gradient lives from its first contribution until its producer's backward has run.
+// - A tensor read by several nodes gets the sum of their gradients: the first contribution is
+//   written in place, later ones are added to it, in node order (deterministic).
+
+import { runtime } from '../backend/runtime.js';
+import { InputLayer } from '../layers/input.js';
+import { sizeOfShape, type LayerNode, type StepContext, type SymbolicTensor } from '../layers/layer.js';
+import { MergeLayer } from '../layers/merge-layer.js';
+import { addInto } from '../ops/activations.js';
+import { FUSION_RULES, type ExecNode, type PlannedStep } from './fusion.js';
+import type { Graph } from './graph.js';
+
+export type BackwardHook = (step: ExecNode) => { ctx: StepContext; after: (() => void) | undefined };
+
+export interface PlanOptions {
+  batch: number;
+  training: boolean;
+  /** Apply the fusion rules (off: every node runs on its own). */
+  fuse: boolean;
+  /** Keep every tensor's buffer (predictLayers reads them all): no reuse, no fusion. */
+  keepAll: boolean;
+}
+
+export interface Program {
+  batch: number;
+  training: boolean;
+  /** Buffer per model input ([batch, ...inputShape]): gather the examples here. */
+  inputs: number[];
+  /** Address per model output after forward(). */
+  outputs: number[];
+  /** Training: per model output, where the loss writes dL/d(output). */
+  outputGrads: number[];
+  /** Address of each tensor's buffer (by tensor id) that is still valid after forward (all of them with keepAll). */
+  tensors: Map<number, number>;
+  /** Bytes of the activation slots (inputs excluded), and of the gradient slots. */
+  activationBytes: number;
+  gradientBytes: number;
+  /** The steps, in order. */
+  steps: ExecNode[];
+  forward(ctx: StepContext): void;
+  /** `hook` may give a step another context (another gradient buffer) and something to run after it. */
+  backward(ctx: StepContext, hook?: BackwardHook): void;
+  free(): void;
+}
+
+/** Plain single-input and merge nodes as program steps. */
+function execOf(node: LayerNode): ExecNode {
+  const l = node.layer;
+  if (l instanceof MergeLayer) {
+    return {
+      nodes: [node], inputs: node.inputs, output: node.output, outputIsInput: false, dxInPlace: false,
+      plan(batch, training, y, dxs) {
+        const b = l.planMerge(batch, training, { y, dx: 0, dxs });
+        return { forward: (ctx, xs) => l.forwardMerge(ctx, b, xs), backward: (ctx, xs, dy) => l.backwardMerge(ctx, b, xs, dy), free: () => b.free() };
+      },
+    };
+  }
+  return {
+    nodes: [node], inputs: node.inputs, output: node.output, outputIsInput: l.outputIsInput, dxInPlace: l.dxInPlace,
+    plan(batch, training, y, dxs) {
+      const b = l.plan(batch, training, { y, dx: dxs[0] });
+      return { forward: (ctx, xs) => l.forward(ctx, b, xs[0]), backward: (ctx, xs, dy) => l.backward(ctx, b, xs[0], dy), free: () => b.free() };
+    },
+  };
+}
+
+/** The node list after the fusion rules. */
+export function execNodes(graph: Graph, fuse: boolean, keep: ReadonlySet<number>): ExecNode[] {
+  const out: ExecNode[] = [];
+  const taken = new Set<LayerNode>();
+  for (const n of graph.nodes) {
+    if (taken.has(n)) continue;
+    let e: ExecNode | undefined;
+    if (fuse) for (const r of FUSION_RULES) if ((e = r.match(n, graph, keep))) break;
+    e ??= execOf(n);
+    for (const m of e.nodes) taken.add(m);
+    out.push(e);
+  }
+  return out;
+}
+
+/** Slots of heap memory handed out by size (best fit) and taken back when their tensors die. */
+class SlotPool {
+  private free: { ptr: number; bytes: number }[] = [];
+  readonly all: { ptr: number; bytes: number }[] = [];
+  acquire(bytes: number): number {
+    let best = -1;
+    this.free.forEach((s, i) => { if (s.bytes >= bytes && (best < 0 || s.bytes < this.free[best].bytes)) best = i; });
+    if (best >= 0) return this.free.splice(best, 1)[0].ptr;
+    const s = { ptr: runtime().heap.alloc(Math.max(4, bytes)), bytes };
+    this.all.push(s);
+    return s.ptr;
+  }
+  release(ptr: number): void {
+    const s = this.all.find((x) => x.ptr === ptr);
+    if (!s) throw new Error('planner: internal error: releasing a slot the pool does not own');
+    this.free.push(s);
+  }
+  get bytes(): number {
+    return this.all.reduce((t, s) => t + s.bytes, 0);
+  }
+  dispose(): void {
+    for (const s of this.all) runtime().heap.free(s.ptr);
+    this.all.length = 0;
+    this.free.length = 0;
+  }
+}
+
+export function planProgram(graph: Graph, opts: PlanOptions): Program {
+  const { batch, training } = opts;
+  const heap = runtime().heap;
+  const bytesOf = (t: SymbolicTensor) => batch * sizeOfShape(t.sampleShape) * 4;
+  const outputIds = new Set(graph.outputs.map((t) => t.id));
+  const steps = execNodes(graph, opts.fuse && !opts.keepAll, opts.keepAll ? new Set(graph.nodes.map((n) => n.output.id)) : outputIds);
+
+  const inputs = graph.inputs.map((t) => heap.alloc(Math.max(4, bytesOf(t))));
+  const buf = new Map<number, number>();
+  graph.inputs.forEach((t, i) => buf.set(t.id, inputs[i]));
+
+  // ---- forward buffers ----
+  const acts = new SlotPool();
+  const reuse = !training && !opts.keepAll;
+  // Readers left per tensor (by id), and tensors sharing each slot (aliases of a view).
+  const left = new Map<number, number>();
+  for (const e of steps) for (const t of e.inputs) left.set(t.id, (left.get(t.id) ?? 0) + 1);
+  const slotUsers = new Map<number, number>();
+  const isInputBuf = new Set(inputs);
+  for (const e of steps) {
+    let y: number;
+    if (e.outputIsInput) y = buf.get(e.inputs[0].id)!;
+    else y = acts.acquire(bytesOf(e.output));
+    buf.set(e.output.id, y);
+    if (!isInputBuf.has(y)) slotUsers.set(y, (slotUsers.get(y) ?? 0) + 1);
+    if (!reuse) continue;
+    for (const t of new Set(e.inputs)) {
+      const n = left.get(t.id)! - e.inputs.filter((x) => x === t).length;
+      left.set(t.id, n);
+      if (n > 0 || outputIds.has(t.id)) continue;
+      const p = buf.get(t.id)!;
+      if (isInputBuf.has(p)) continue;
+      const users = slotUsers.get(p)! - 1;
+      slotUsers.set(p, users);
+      if (users === 0) acts.release(p);
+    }
+  }
+
+  // ---- backward buffers (training) ----
+  const grads = new SlotPool();
+  const dxsOf = new Map<ExecNode, number[]>();
+  const dyOf = new Array<number>(steps.length).fill(0);
+  const outputGrads: number[] = [];
+  /** Per step: after its backward, add these (src → dst, floats) and release these slots. */
+  const after = new Map<ExecNode, { adds: [number, number, number][]; release: number[] }>();
+  if (training) {
+    const gradBuf = new Map<number, number>();
+    const producer = (t: SymbolicTensor) => t.sourceLayer instanceof InputLayer;
+    // Outputs first: the loss writes each output's gradient (a tensor listed twice gets both summed).
+    const outputAdds: [number, number, number][] = [];
+    for (const o of graph.outputs) {
+      const g = grads.acquire(bytesOf(o));
+      outputGrads.push(g);
+      const have = gradBuf.get(o.id);
+      if (have === undefined) gradBuf.set(o.id, g);
+      else outputAdds.push([g, have, bytesOf(o) / 4]);
+    }
+    if (outputAdds.length) after.set(OUTPUT_ADDS, { adds: outputAdds, release: [] });
+    for (let i = steps.length - 1; i >= 0; i--) {
+      const e = steps[i];
+      const dy = gradBuf.get(e.output.id);
+      if (dy === undefined) throw new Error(`planner: internal error: no gradient reaches ${e.nodes[0].layer.name}`);
+      dyOf[i] = dy;
+      const dxs: number[] = [];
+      const adds: [number, number, number][] = [];
+      const release: number[] = [];
+      let dyPassed = false;
+      e.inputs.forEach((t) => {
+        if (producer(t)) {
+          dxs.push(0);
+          return;
+        }
+        let dx: number;
+        if ((e.dxInPlace || e.outputIsInput) && !dyPassed) {
+          dx = dy;
+          dyPassed = true;
+        } else dx = grads.acquire(bytesOf(t));
+        dxs.push(dx);
+        const have = gradBuf.get(t.id);
+        if (have === undefined) gradBuf.set(t.id, dx);
+        else {
+          adds.push([dx, have, bytesOf(t) / 4]);
+          release.push(dx);
+        }
+      });
+      // The output gradient is this step's alone: free once its backward ran (unless passed on).
+      if (!dyPassed) release.push(dy);
+      dxsOf.set(e, dxs);
+      after.set(e, { adds, release: [] });
+      // Released at plan time: only steps planned after this one (run after it) get these slots.
+      for (const p of release) grads.release(p);
+    }
+  }
+
+  const planned: PlannedStep[] = [];
+  const xsOf: number[][] = [];
+  try {
+    for (const e of steps) {
+      planned.push(e.plan(batch, training, e.outputIsInput ? buf.get(e.inputs[0].id)! : buf.get(e.output.id)!, dxsOf.get(e) ?? e.inputs.map(() => 0)));
+      xsOf.push(e.inputs.map((t) => buf.get(t.id)!));
+    }
+  } catch (err) {
+    for (const p of planned) p.free();
+    acts.dispose();
+    grads.dispose();
+    for (const p of inputs) heap.free(p);
+    throw err;
+  }
+  const outputs = graph.outputs.map((t) => buf.get(t.id)!);
+  const tensors = new Map<number, number>();
+  if (opts.keepAll || training) for (const [id, p] of buf) tensors.set(id, p);
+  else for (const t of graph.outputs) tensors.set(t.id, buf.get(t.id)!);
+  const outAdds = after.get(OUTPUT_ADDS)?.adds ?? [];
+
+  return {
+    batch, training, inputs, outputs, outputGrads, tensors, steps,
+    activationBytes: acts.bytes, gradientBytes: grads.bytes,
+    forward(ctx) {
+      for (let i = 0; i < planned.length; i++) planned[i].forward(ctx, xsOf[i]);
+    },
+    backward(ctx, hook) {
+      for (const [src, dst, n] of outAdds) addInto(n, src, dst);
+      for (let i = planned.length - 1; i >= 0; i--) {
+        if (hook) {
+          const h = hook(steps[i]);
+          planned[i].backward(h.ctx, xsOf[i], dyOf[i]);
+          h.after?.();
+        } else planned[i].backward(ctx, xsOf[i], dyOf[i]);
+        for (const [src, dst, n] of after.get(steps[i])!.adds) addInto(n, src, dst);
+      }
+    },
+    free() {
+      for (const p of planned) p.free();
+      acts.dispose();
+      grads.dispose();
+      for (const p of inputs) heap.free(p);
+    },
+  };
+}
+
+const OUTPUT_ADDS = {} as ExecNode;
