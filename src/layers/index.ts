@@ -7,6 +7,7 @@ import { Activation, Dropout, Flatten } from './reshaping.js';
 import type { BaseLayerArgs } from './layer.js';
 import type { ActivationName } from './activation-fns.js';
 import { InputLayer, type InputArgs } from './input.js';
+import { Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract, mergeLayers } from './merge.js';
 
 export const layers = {
   conv2d: (args: Conv2DArgs) => new Conv2D(args),
@@ -19,8 +20,10 @@ export const layers = {
   dropout: (args: BaseLayerArgs & { rate: number }) => new Dropout(args),
   activation: (args: BaseLayerArgs & { activation: ActivationName }) => new Activation(args),
   inputLayer: (args: InputArgs) => new InputLayer(args),
+  ...mergeLayers,
 };
 
 export { Layer, SymbolicTensor } from './layer.js';
 export { InputLayer, input } from './input.js';
 export { Conv2D, Dense, MaxPooling2D, AveragePooling2D, Flatten, Dropout, Activation };
+export { Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate };

@@ -61,7 +61,7 @@ const METRIC_NAMES = ['accuracy', 'acc'];
 const MAX_PLANS = 6;
 
 /** A compiled output: its loss, weight in the total, metric, and whether the loss applies its softmax. */
-interface OutputLoss {
+export interface OutputLoss {
   name: string;
   loss: LossName;
   weight: number;
@@ -72,7 +72,7 @@ interface OutputLoss {
 
 interface Plan {
   program: Program;
-  /** Per output: the labels of the batch. */
+  /** Per output: the labels of the batch (allocated on first use: predict needs none). */
   labels: number[];
   stats: number;
   /** A second flat gradient buffer for the second and later applications of a shared layer. */
@@ -325,12 +325,21 @@ export class LayersModel {
     const shared = training && program.steps.some((e, i) => e.nodes.some((n) => program.steps.some((f, j) => j !== i && f.nodes.some((m) => m !== n && m.layer === n.layer && n.layer.weights.length))));
     p = {
       program,
-      labels: g.outputs.map((o) => heap.alloc(Math.max(4, batch * sizeOfShape(o.sampleShape) * 4))),
+      labels: [],
       stats: heap.alloc(64),
       gradScratch: shared ? heap.alloc(Math.max(1, this.paramCount) * 4) : 0,
     };
     this.plans.set(key, p);
     return p;
+  }
+
+  /** The plan's label buffers, one per output. */
+  private labelsOf(p: Plan): number[] {
+    if (!p.labels.length) {
+      const heap = runtime().heap;
+      p.labels = this.graph().outputs.map((o) => heap.alloc(Math.max(4, p.program.batch * sizeOfShape(o.sampleShape) * 4)));
+    }
+    return p.labels;
   }
 
   private freePlan(p: Plan): void {
@@ -403,7 +412,7 @@ export class LayersModel {
     this.acquire();
     const p = this.plan(n, true);
     x.forEach((xs, i) => xs.gather(idx, start, n, p.program.inputs[i]));
-    y.forEach((ys, i) => ys.gather(idx, start, n, p.labels[i]));
+    y.forEach((ys, i) => ys.gather(idx, start, n, this.labelsOf(p)[i]));
     const ctx = this.ctx(n, true, this.anyFused);
     p.program.forward(ctx);
     const r = this.outputLosses!.map((o, i) => {
@@ -567,7 +576,7 @@ export class LayersModel {
       for (let step = 0; step < steps && !this.stopTraining; step++) {
         const start = step * batchSize, n = Math.min(batchSize, count - start);
         await cb.onBatchBegin?.(step, { batch: step, size: n });
-        const r = gpu ? [await gpu.trainStep(xs[0], ys[0], order, start, n)] : this.trainStep(xs, ys, order, start, n);
+        const r = gpu ? await gpu.trainStep(xs, ys, order, start, n) : this.trainStep(xs, ys, order, start, n);
         const bad = r.find((ri) => !Number.isFinite(ri.lossSum));
         if (bad) {
           throw new Error(`fit: the loss became ${bad.lossSum} at epoch ${epoch + 1}, batch ${step + 1} of ${steps}; training stopped. The weights diverged: lower the learning rate or check the inputs' scale`);
@@ -590,7 +599,7 @@ export class LayersModel {
       if (gpu) await gpu.downloadTraining('fit');
       const logs: Logs = this.logsOf(lossSum, correct, seen, '');
       if (val) {
-        const v = gpu ? [await gpu.evaluate('fit', val[0][0], val[1][0], Math.max(batchSize, 256))].map((e) => ({ lossSum: e.loss, correct: e.acc, rows: 1 }))
+        const v = gpu ? await gpu.evaluate('fit', val[0], val[1], Math.max(batchSize, 256))
           : this.evaluateExamples(val[0], val[1], Math.max(batchSize, 256));
         Object.assign(logs, this.logsOf(v.map((e) => e.lossSum), v.map((e) => e.correct), v.map((e) => e.rows), 'val_'));
       }
@@ -629,7 +638,7 @@ export class LayersModel {
       const n = Math.min(batchSize, count - start);
       const p = this.plan(n, false);
       x.forEach((xs, i) => xs.gather(idx, start, n, p.program.inputs[i]));
-      y.forEach((ys, i) => ys.gather(idx, start, n, p.labels[i]));
+      y.forEach((ys, i) => ys.gather(idx, start, n, this.labelsOf(p)[i]));
       // The fused softmax stays in the loss kernel (same numbers, numerically stable).
       p.program.forward(this.ctx(n, false, this.anyFused));
       outs.forEach((o, i) => {
@@ -657,7 +666,7 @@ export class LayersModel {
     const gpuCtx = activeGpu();
     if (gpuCtx) {
       this.acquire();
-      return loadedGpuModule()!.runnerFor(this, gpuCtx, this.gpuView()).evaluateTensors(xs[0], ys[0], evalBatch);
+      return loadedGpuModule()!.runnerFor(this, gpuCtx, this.gpuView()).evaluateTensors(xs, ys, evalBatch);
     }
     const r = this.evaluateExamples(xs, ys, evalBatch);
     const logs = this.logsOf(r.map((e) => e.lossSum), r.map((e) => e.correct), r.map((e) => e.rows), '');
@@ -675,7 +684,7 @@ export class LayersModel {
     const batchSize = assertPositiveInt('predict', 'batchSize', args.batchSize ?? 32);
     const gpuCtx = activeGpu();
     this.acquire();
-    if (gpuCtx) return loadedGpuModule()!.runnerFor(this, gpuCtx, this.gpuView()).predict(xs[0], batchSize);
+    if (gpuCtx) return loadedGpuModule()!.runnerFor(this, gpuCtx, this.gpuView()).predict(xs, batchSize);
     const g = this.graph();
     const count = xs[0].count;
     const results = g.outputs.map((o) => allocTensor([count, ...o.sampleShape]));
@@ -721,17 +730,12 @@ export class LayersModel {
     return { activations: p.program.activationBytes, gradients: p.program.gradientBytes };
   }
 
-  /** @internal what the WebGPU runner reads (src/webgpu/model-runner.ts). */
+  /** @internal what the WebGPU runner reads (src/webgpu/model-runner.ts): the same graph the wasm planner runs. */
   gpuView(): ModelView {
     this.build();
-    const g = this.graph();
-    const outs = this.outputLosses;
-    if (g.inputs.length !== 1 || g.outputs.length !== 1 || g.nodes.some((n, i) => n.inputs.length !== 1 || n.inputs[0] !== (i === 0 ? g.inputs[0] : g.nodes[i - 1].output))) {
-      throw new Error(`${this.name}: the WebGPU backend runs models whose layers form one chain; this graph has branches, merges or several inputs/outputs: use setBackend('wasm')`);
-    }
     return {
-      name: this.name, layers: g.nodes.map((n) => n.layer), params: this.params, paramCount: this.paramCount, optimizer: this.optimizer,
-      lossName: outs?.[0].loss, fused: !!outs?.[0].fused, metrics: !!outs?.[0].acc, inputShape: this.inputShape, outputShape: this.outputShape,
+      name: this.name, graph: this.graph(), weightLayers: this.weightLayers(), params: this.params, paramCount: this.paramCount,
+      optimizer: this.optimizer, outputs: this.outputLosses, rng: this.rng,
     };
   }
 
