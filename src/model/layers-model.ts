@@ -723,10 +723,13 @@ export class LayersModel {
     });
   }
 
-  /** @internal Peak bytes of the activation buffers of an inference plan for this batch size (memory tests). */
-  planBytes(batch: number, training = false): { activations: number; gradients: number } {
+  /**
+   * @internal Bytes of a plan's activation and gradient slots for this batch size (memory tests and
+   * bench/memory.mjs): `keepAll` is the plan predictLayers uses, every tensor kept (no liveness).
+   */
+  planBytes(batch: number, opts: { training?: boolean; keepAll?: boolean } = {}): { activations: number; gradients: number } {
     this.acquire();
-    const p = this.plan(batch, training);
+    const p = this.plan(batch, !!opts.training, !!opts.keepAll);
     return { activations: p.program.activationBytes, gradients: p.program.gradientBytes };
   }
 
