@@ -417,6 +417,20 @@ describe('functional API', () => {
     inner.dispose();
   });
 
+  it('layer.output / layer.input for a layer applied once; an Error for a shared one; model.apply(tensor) predicts', () => {
+    const x = input({ shape: [3] });
+    const d = layers.dense({ units: 2, name: 'once' });
+    const y = d.apply(x);
+    expect(d.output).toBe(y);
+    expect(d.input).toBe(x);
+    d.apply(input({ shape: [3] }));
+    expect(() => d.output).toThrow(/once\.output: the layer has 2 applications \(it is shared\)/);
+    const m = model({ inputs: x, outputs: y });
+    const t = tensor([1, 2, 3, 4, 5, 6], [2, 3]);
+    expect(Array.from((m.apply(t) as sc.Tensor).dataSync())).toEqual(Array.from((m.predict(t) as sc.Tensor).dataSync()));
+    m.dispose();
+  });
+
   it('model.layers lists inputs first; getLayer by name and index; inputs/outputs are symbolic', () => {
     const x = input({ shape: [2, 2, 1], name: 'pic' });
     const m = model({ inputs: x, outputs: layers.flatten({ name: 'flat' }).apply(x) });

@@ -33,7 +33,7 @@ export class InputLayer extends Layer {
     this.build(shape as number[]);
     this.inboundNodes.push(new LayerNode(this, 0, []));
   }
-  get output(): SymbolicTensor {
+  override get output(): SymbolicTensor {
     return this.inboundNodes[0].output;
   }
   protected computeOutputShape(inShape: number[]): number[] {

@@ -168,6 +168,22 @@ export abstract class Layer {
     return node.output;
   }
 
+  /** The output of this layer's one application (tfjs' layer.output); an Error if applied never or several times. */
+  get output(): SymbolicTensor {
+    return this.onlyNode('output').output;
+  }
+  /** The input(s) of this layer's one application (tfjs' layer.input). */
+  get input(): SymbolicTensor | SymbolicTensor[] {
+    const ins = this.onlyNode('input').inputs;
+    return ins.length === 1 ? ins[0] : ins.slice();
+  }
+  private onlyNode(what: string): LayerNode {
+    if (this.inboundNodes.length !== 1) {
+      throw new Error(`${this.name}.${what}: the layer has ${this.inboundNodes.length} applications${this.inboundNodes.length ? ' (it is shared)' : ''}; ${what} is defined for a layer applied exactly once (use the tensors apply() returned)`);
+    }
+    return this.inboundNodes[0];
+  }
+
   /** Allocates what this layer's node needs per batch size besides io (scratch, argmax, masks). */
   abstract plan(batch: number, training: boolean, io: PlanIO): LayerBuffers;
   /** y ← f(x). */

@@ -868,21 +868,25 @@ export class LayersModel {
    * Applies this model to new inputs as one layer (a nested model): its layers are applied again
    * to them, sharing their weights with this model.
    */
-  apply(inputs: SymbolicTensor | SymbolicTensor[]): SymbolicTensor | SymbolicTensor[] {
+  apply(inputs: SymbolicTensor | SymbolicTensor[]): SymbolicTensor | SymbolicTensor[];
+  apply(inputs: Tensor | Tensor[]): Tensor | Tensor[];
+  apply(inputs: SymbolicTensor | SymbolicTensor[] | Tensor | Tensor[]): SymbolicTensor | SymbolicTensor[] | Tensor | Tensor[] {
     this.checkAlive('apply');
     const g = this.graph();
     const list = Array.isArray(inputs) ? inputs : [inputs];
+    // Real tensors: computed now, as tfjs' model.apply does outside a graph.
+    if (list.length && list.every((t) => t instanceof Tensor)) return this.predict(list.length === 1 ? list[0] as Tensor : list as Tensor[], { batchSize: Math.max(1, (list[0] as Tensor).shape[0]) });
     if (list.length !== g.inputs.length || list.some((t) => !(t instanceof SymbolicTensor))) {
       throw argError(`${this.name}.apply`, 'inputs', inputs, `${g.inputs.length} symbolic tensor${g.inputs.length > 1 ? 's' : ''} (the model's inputs: ${g.inputs.map((t) => `[${t.shape.map((d) => d ?? 'null')}]`).join(', ')})`);
     }
-    list.forEach((t, i) => {
+    (list as SymbolicTensor[]).forEach((t, i) => {
       if (t.sampleShape.join() !== g.inputs[i].sampleShape.join()) {
         throw new Error(`${this.name}.apply: input ${i} has shape [null,${t.sampleShape}], but the model's input ${g.inputs[i].sourceLayer.name} is [null,${g.inputs[i].sampleShape}]`);
       }
     });
     const map = new Map<SymbolicTensor, SymbolicTensor>();
-    g.inputs.forEach((t, i) => map.set(t, list[i]));
-    for (const n of g.nodes) map.set(n.output, n.layer.apply(n.inputs.map((t) => map.get(t)!)) as SymbolicTensor);
+    g.inputs.forEach((t, i) => map.set(t, list[i] as SymbolicTensor));
+    for (const n of g.nodes) map.set(n.output, n.layer.apply(n.inputs.map((t) => map.get(t)!)));
     const outs = g.outputs.map((t) => map.get(t)!);
     return outs.length === 1 ? outs[0] : outs;
   }
