@@ -63,8 +63,15 @@ function contiguousStrides(shape: number[]): number[] {
   return s;
 }
 
-/** Geometry of out ← (a, b) (b defaults to out itself: a contiguous operand). Throws if a or b does not broadcast to out. */
-export function planBroadcast(outShape: number[], aShape: number[], bShape: number[] = outShape): BroadcastGeom {
+/** The collapsed broadcast geometry without its heap table (the WebGPU kernels upload it themselves). */
+export type CollapsedGeom = Omit<BroadcastGeom, 'ptr'>;
+
+/**
+ * Collapses out ← (a, b) (full shapes; b defaults to out itself, a contiguous operand): shapes
+ * padded with leading 1s, the output's size-1 axes dropped, adjacent axes merged where both
+ * operands step through them as one. Throws if a or b does not broadcast to out.
+ */
+export function collapseBroadcast(outShape: number[], aShape: number[], bShape: number[] = outShape): CollapsedGeom {
   const R = outShape.length;
   const pad = (s: number[]) => {
     if (s.length > R || s.some((d, k) => d !== 1 && d !== outShape[R - s.length + k])) {
@@ -95,15 +102,22 @@ export function planBroadcast(outShape: number[], aShape: number[], bShape: numb
     sa.push(1);
     sb.push(1);
   }
-  const rank = dims.length;
-  const heap = runtime().heap;
-  const ptr = heap.alloc(3 * rank * 4);
-  heap.i32.set([...dims, ...sa, ...sb], ptr >>> 2);
-  const size = outShape.reduce((x, y) => x * y, 1);
   return {
-    rank, dims, aStrides: sa, bStrides: sb, ptr, size,
+    rank: dims.length, dims, aStrides: sa, bStrides: sb, size: outShape.reduce((x, y) => x * y, 1),
     aSize: a.reduce((x, y) => x * y, 1), aFull: a.every((d, k) => d === outShape[k]),
   };
+}
+
+/** The i32 table the kernels read: dims | aStrides | bStrides. */
+export const geomTable = (g: CollapsedGeom): Int32Array => Int32Array.from([...g.dims, ...g.aStrides, ...g.bStrides]);
+
+/** Geometry of out ← (a, b) with its table in the heap (see collapseBroadcast). Free with freeGeom. */
+export function planBroadcast(outShape: number[], aShape: number[], bShape: number[] = outShape): BroadcastGeom {
+  const g = collapseBroadcast(outShape, aShape, bShape);
+  const heap = runtime().heap;
+  const ptr = heap.alloc(3 * g.rank * 4);
+  heap.i32.set(geomTable(g), ptr >>> 2);
+  return { ...g, ptr };
 }
 
 export function freeGeom(g: BroadcastGeom): void {
