@@ -105,7 +105,7 @@ function checkStructure(g: OnnxGraph): void {
 
 /** Runs the export in ORT on `xs` (one per model input, batch BATCH) and returns max |ORT − predict| over all outputs. */
 async function maxDiffVsOrt(m: LayersModel, seed: number, opset?: number): Promise<{ diff: number; graph: OnnxGraph }> {
-  const bytes = m.toONNX(opset ? { opset } : undefined);
+  const bytes = await m.toONNX(opset ? { opset } : undefined);
   const graph = readOnnx(bytes);
   checkStructure(graph);
   const session = await ort.InferenceSession.create(bytes);

@@ -15,7 +15,7 @@ beforeAll(() => {
 
 async function maxDiffVsOrt(model: Sequential, x: Float32Array, opset?: number): Promise<number> {
   const shape = [x.length / model.inputShape.reduce((a, b) => a * b, 1), ...model.inputShape];
-  const session = await ort.InferenceSession.create(model.toONNX(opset ? { opset } : undefined));
+  const session = await ort.InferenceSession.create(await model.toONNX(opset ? { opset } : undefined));
   const out = await session.run({ [session.inputNames[0]]: new ort.Tensor('float32', x, shape) });
   const got = out[session.outputNames[0]];
   const want = model.predict(tensor(x, shape));
@@ -79,7 +79,7 @@ describe('toONNX', () => {
     b.dispose();
   });
 
-  it('errors name the unsupported layer, and a bad opset', () => {
+  it('errors name the unsupported layer, and a bad opset', async () => {
     class Lstm extends Layer {
       readonly className = 'LSTM';
       constructor() { super('lstm', {}); }
@@ -89,12 +89,12 @@ describe('toONNX', () => {
       backward() {}
     }
     const model = sequential({ seed: 1, layers: [layers.dense({ units: 2, inputShape: [3] }), new Lstm()] });
-    expect(() => model.toONNX()).toThrow(/toONNX: layer 'lstm(_\d+)?' \(LSTM\) has no ONNX export; supported layers: Conv2D, Dense/);
+    await expect(model.toONNX()).rejects.toThrow(/toONNX: layer 'lstm(_\d+)?' \(LSTM\) has no ONNX export; supported layers: Conv2D, Dense/);
     const ok = sequential({ seed: 1, layers: [layers.dense({ units: 2, inputShape: [3] })] });
-    expect(() => ok.toONNX({ opset: 11 })).toThrow('toONNX: opset must be an integer from 13 to 21, got 11');
+    await expect(ok.toONNX({ opset: 11 })).rejects.toThrow('toONNX: opset must be an integer from 13 to 21, got 11');
     ok.dispose();
     model.dispose();
-    expect(() => model.toONNX()).toThrow(/disposed/);
+    await expect(model.toONNX()).rejects.toThrow(/disposed/);
   });
 
   it('protobuf writer: varints, negative int64, packed ints, floats', () => {

@@ -17,9 +17,9 @@ export async function setup() {
 }
 
 /** The weights every library runs: getWeights() (HWIO kernels, tfjs order) and the ONNX export. */
-export function exportModel() {
+export async function exportModel() {
   const weights = infer.getWeights().map((t) => ({ shape: t.shape, data: t.dataSync().slice() }));
-  return { weights, onnx: infer.toONNX() };
+  return { weights, onnx: await infer.toONNX() };
 }
 
 export function predict(images, n) {

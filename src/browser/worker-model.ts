@@ -10,7 +10,7 @@
 
 import type { XInput, YInput } from '../model/examples.js';
 import type { ModelArtifacts } from '../model/save-load.js';
-import type { Sequential } from '../model/sequential.js';
+import type { LayersModel } from '../model/layers-model.js';
 import type { Callbacks, Logs } from '../model/history.js';
 import type { ModelJson } from '../io/model-files.js';
 import type { Optimizer } from '../model/optimizers.js';
@@ -64,7 +64,7 @@ export interface LayerInfo {
   outShape: number[];
 }
 
-export type ModelSource = Sequential | string | URL | { modelJson: ModelJson | string; weightData: ArrayBuffer | ArrayBufferView };
+export type ModelSource = LayersModel | string | URL | { modelJson: ModelJson | string; weightData: ArrayBuffer | ArrayBufferView };
 
 /** A model served by a Worker. Methods mirror Sequential's but resolve asynchronously with plain arrays. */
 export class WorkerModel {

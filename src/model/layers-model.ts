@@ -23,7 +23,7 @@ import { globalSeed } from './seed.js';
 import { saveModel, type IOHandler, type SaveResult } from './save-load.js';
 import { activeGpu, backendReady, loadedGpuModule } from '../backend/backend.js';
 import type { ModelView } from '../webgpu/model-runner.js';
-import { exportOnnx, type OnnxExportOptions } from '../export/onnx.js';
+import type { OnnxExportOptions } from '../export/onnx.js';
 import { buildGraph, type Graph } from './graph.js';
 import { planProgram, type Program } from './planner.js';
 import { functionalTopology } from './topology.js';
@@ -90,11 +90,13 @@ export class LayersModel {
   readonly name: string;
   /** The seed used for initialization, shuffling and dropout. */
   readonly seed: number;
-  protected rng: Rng;
+  /** @internal The model's seeded generator (initialization, shuffling, dropout). */
+  readonly rng: Rng;
   private graphCache?: Graph;
-  private params = 0;
-  private grads = 0;
-  private paramCount = 0;
+  /** @internal Byte addresses of the flat parameter and gradient buffers, and their floats. */
+  params = 0;
+  grads = 0;
+  paramCount = 0;
   /** Float offset of each weight in this model's flat buffers. */
   private layout = new Map<WeightSpec, number>();
   private plans = new Map<string, Plan>();
@@ -103,7 +105,8 @@ export class LayersModel {
    * the layers apart (tests turn it off to check exactly that).
    */
   fuseLayers = true;
-  private optimizer?: Optimizer;
+  /** @internal */
+  optimizer?: Optimizer;
   private outputLosses?: OutputLoss[];
   private disposed = false;
   /** Set by callbacks (as in tfjs) to end fit() after the current batch. */
@@ -169,7 +172,8 @@ export class LayersModel {
     return this.graph().outputs[0].sampleShape;
   }
   /** The non-input layers (whose weights the model holds). */
-  protected weightLayers(): Layer[] {
+  /** @internal */
+  weightLayers(): Layer[] {
     return this.layers.filter((l) => !(l instanceof InputLayer));
   }
 
@@ -212,7 +216,8 @@ export class LayersModel {
    * model (a model used inside another, transfer learning) has one set of values: whichever model
    * ran last holds them, and the next model to run copies them over first.
    */
-  protected acquire(): void {
+  /** @internal */
+  acquire(): void {
     const heap = runtime().heap;
     for (const [w, off] of this.layout) {
       const h = w as WeightSpec & WeightHome;
@@ -381,34 +386,15 @@ export class LayersModel {
     });
   }
 
-  /** One optimizer step on examples idx[start..start+n). Returns each output's summed loss and correct count. */
-  private trainStep(x: Examples[], y: Labels[], idx: Int32Array, start: number, n: number) {
-    const r = this.gradientStep(x, y, idx, start, n);
-    // Layers with trainable: false stay as they are (Keras): zero gradients keep them out of the
-    // optimizer's state, and restoring their weights undoes momentum gathered before the freeze.
-    const frozen = this.weightLayers().some((l) => !l.trainable) ? this.frozenWeights() : undefined;
-    this.optimizer!.applyGradients(this.paramCount, this.params, this.grads);
-    if (frozen) for (const { at, values } of frozen) runtime().heap.f32.set(values, at);
-    return r;
-  }
-
-  /** Zeroes the frozen layers' gradients and returns copies of their weights (float index, values). */
-  private frozenWeights(): { at: number; values: Float32Array }[] {
-    const heap = runtime().heap;
-    return this.weightLayers().filter((l) => !l.trainable).flatMap((l) => l.weights).map((w) => {
-      const n = sizeOfShape(w.shape), g = (this.grads >>> 2) + w.offset;
-      heap.f32.fill(0, g, g + n);
-      return { at: (this.params >>> 2) + w.offset, values: heap.readF32(this.params + w.offset * 4, n) };
-    });
-  }
-
   /** Rows each output's loss averages over, per example (Keras: every position of a rank > 1 output). */
-  private static perRow(o: OutputLoss): number {
+  /** @internal */
+  static perRow(o: OutputLoss): number {
     return sizeOfShape(o.shape) / o.shape[o.shape.length - 1];
   }
 
   /** Forward, losses and backward on examples idx[start..start+n), leaving dL/dparams in the gradient buffer. */
-  private gradientStep(x: Examples[], y: Labels[], idx: Int32Array, start: number, n: number) {
+  /** @internal */
+  gradientStep(x: Examples[], y: Labels[], idx: Int32Array, start: number, n: number) {
     this.acquire();
     const p = this.plan(n, true);
     x.forEach((xs, i) => xs.gather(idx, start, n, p.program.inputs[i]));
@@ -439,7 +425,8 @@ export class LayersModel {
   }
 
   /** x as one Examples per input (an array in input order, or an object keyed by input name). */
-  protected toInputs(op: string, x: unknown): Examples[] {
+  /** @internal */
+  toInputs(op: string, x: unknown): Examples[] {
     const names = this.inputNames;
     const one = (v: unknown, arg: string) => toExamples(op, arg, v);
     if (x instanceof Tensor || x instanceof Uint8Images) {
@@ -461,7 +448,8 @@ export class LayersModel {
   }
 
   /** y as one Labels per output. */
-  protected toTargets(op: string, y: unknown): Labels[] {
+  /** @internal */
+  toTargets(op: string, y: unknown): Labels[] {
     const names = this.outputNames;
     if (names.length === 1) {
       if (Array.isArray(y) && y.length === 1 && (y[0] instanceof Tensor || Array.isArray(y[0]) && names.length === 1 && typeof y[0][0] !== 'number')) {
@@ -485,7 +473,8 @@ export class LayersModel {
     throw argError(op, 'y', y, `${names.length} targets, one per output (${names.join(', ')}): an array or an object keyed by output name`);
   }
 
-  protected checkData(op: string, xs: Examples[], ys: Labels[] | undefined): void {
+  /** @internal */
+  checkData(op: string, xs: Examples[], ys: Labels[] | undefined): void {
     const g = this.graph();
     xs.forEach((x, i) => {
       const want = g.inputs[i].sampleShape;
@@ -522,99 +511,16 @@ export class LayersModel {
     return this.graph().inputs[i].sourceLayer.name;
   }
 
+  /** Trains on x, y (tfjs' fit). The loop is its own module (./fit.ts), loaded on first use. */
   async fit(x: ModelX, y: ModelY, args: FitArgs = {}): Promise<History> {
     this.checkAlive('fit');
-    if (!this.optimizer || !this.outputLosses) throw new Error('fit: compile the model first: model.compile({optimizer, loss, metrics})');
-    const epochs = assertPositiveInt('fit', 'epochs', args.epochs ?? 1);
-    const batchSize = assertPositiveInt('fit', 'batchSize', args.batchSize ?? 32);
-    const initialEpoch = args.initialEpoch ?? 0;
-    const shuffleEach = args.shuffle ?? true;
-    const cb = args.callbacks ?? {};
-    let xs = this.toInputs('fit', x);
-    let ys = this.toTargets('fit', y);
-    this.checkData('fit', xs, ys);
-    assertFiniteAll('fit', 'x', x);
-    let val: [Examples[], Labels[]] | undefined;
-    if (args.validationData) {
-      if (!Array.isArray(args.validationData) || args.validationData.length !== 2) {
-        throw argError('fit', 'validationData', args.validationData, '[xVal, yVal]');
-      }
-      val = [this.toInputs('fit', args.validationData[0]), this.toTargets('fit', args.validationData[1])];
-      this.checkData('fit (validationData)', val[0], val[1]);
-      assertFiniteAll('fit', 'validationData[0]', args.validationData[0]);
-    } else if (args.validationSplit !== undefined) {
-      const s = args.validationSplit;
-      if (typeof s !== 'number' || !(s > 0 && s < 1)) throw argError('fit', 'validationSplit', s, 'a number in (0, 1)');
-      // Keras: the last fraction of the data, before shuffling.
-      const count = xs[0].count;
-      const split = Math.floor(count * (1 - s));
-      if (split < 1 || split >= count) throw argError('fit', 'validationSplit', s, `a fraction leaving examples on both sides of ${count}`);
-      val = [xs.map((e) => e.slice(split, count)), ys.map((l) => l.slice(split, count))];
-      xs = xs.map((e) => e.slice(0, split));
-      ys = ys.map((l) => l.slice(0, split));
-    }
-    const count = xs[0].count;
-    const history = new History();
-    history.params = { epochs, batchSize, samples: count, steps: Math.ceil(count / batchSize), doValidation: !!val };
-    const order = range(count);
-    const outs = this.outputLosses;
-    const yieldEvery = args.yieldEvery ?? 50;
-    let lastYield = Date.now();
-    this.stopTraining = false;
-    // WebGPU: the same loop with each step and the validation on the GPU (src/webgpu/model-runner.ts).
-    await backendReady();
-    const gpuCtx = activeGpu();
-    const gpu = gpuCtx ? loadedGpuModule()!.runnerFor(this, gpuCtx, this.gpuView()) : undefined;
-    if (gpu) this.acquire();
-    gpu?.uploadTraining('fit');
-    await cb.onTrainBegin?.();
-    for (let epoch = initialEpoch; epoch < epochs && !this.stopTraining; epoch++) {
-      await cb.onEpochBegin?.(epoch);
-      if (shuffleEach) shuffle(order, this.rng);
-      const lossSum = outs.map(() => 0), correct = outs.map(() => 0), seen = outs.map(() => 0);
-      const steps = Math.ceil(count / batchSize);
-      for (let step = 0; step < steps && !this.stopTraining; step++) {
-        const start = step * batchSize, n = Math.min(batchSize, count - start);
-        await cb.onBatchBegin?.(step, { batch: step, size: n });
-        const r = gpu ? await gpu.trainStep(xs, ys, order, start, n) : this.trainStep(xs, ys, order, start, n);
-        const bad = r.find((ri) => !Number.isFinite(ri.lossSum));
-        if (bad) {
-          throw new Error(`fit: the loss became ${bad.lossSum} at epoch ${epoch + 1}, batch ${step + 1} of ${steps}; training stopped. The weights diverged: lower the learning rate or check the inputs' scale`);
-        }
-        r.forEach((ri, i) => {
-          lossSum[i] += ri.lossSum;
-          correct[i] += ri.correct;
-          seen[i] += n * LayersModel.perRow(outs[i]);
-        });
-        if (cb.onBatchEnd) {
-          const logs: Logs = { batch: step, size: n, ...this.logsOf(r.map((ri) => ri.lossSum), r.map((ri) => ri.correct), outs.map((o) => n * LayersModel.perRow(o)), '') };
-          await cb.onBatchEnd(step, logs);
-        }
-        if (Date.now() - lastYield >= yieldEvery) {
-          await yieldToEventLoop();
-          lastYield = Date.now();
-        }
-      }
-      // Weights and optimizer state back to the heap: callbacks, validation and save see this epoch's.
-      if (gpu) await gpu.downloadTraining('fit');
-      const logs: Logs = this.logsOf(lossSum, correct, seen, '');
-      if (val) {
-        const v = gpu ? await gpu.evaluate('fit', val[0], val[1], Math.max(batchSize, 256))
-          : this.evaluateExamples(val[0], val[1], Math.max(batchSize, 256));
-        Object.assign(logs, this.logsOf(v.map((e) => e.lossSum), v.map((e) => e.correct), v.map((e) => e.rows), 'val_'));
-      }
-      history.record(epoch, logs);
-      if (args.verbose) {
-        console.log(`Epoch ${epoch + 1} / ${epochs}: ${Object.entries(logs).map(([k, v]) => `${k}=${(v as number).toFixed(4)}`).join(' ')}`);
-      }
-      await cb.onEpochEnd?.(epoch, logs);
-    }
-    await cb.onTrainEnd?.();
-    return history;
+    const { runFit } = await import('./fit.js');
+    return runFit(this, x, y, args);
   }
 
   /** Keras' log keys: loss (the weighted total) and acc for one output; plus out_loss, out_acc per output for several. */
-  private logsOf(lossSum: number[], correct: number[], rows: number[], prefix: string): Logs {
+  /** @internal */
+  logsOf(lossSum: number[], correct: number[], rows: number[], prefix: string): Logs {
     const outs = this.outputLosses!;
     const logs: Logs = {};
     const means = lossSum.map((s, i) => s / rows[i]);
@@ -628,7 +534,8 @@ export class LayersModel {
     return logs;
   }
 
-  private evaluateExamples(x: Examples[], y: Labels[], batchSize: number): { lossSum: number; correct: number; rows: number }[] {
+  /** @internal */
+  evaluateExamples(x: Examples[], y: Labels[], batchSize: number): { lossSum: number; correct: number; rows: number }[] {
     const outs = this.outputLosses!;
     const acc = outs.map(() => ({ lossSum: 0, correct: 0, rows: 0 }));
     const count = x[0].count;
@@ -842,8 +749,13 @@ export class LayersModel {
     return saveModel(this, urlOrPath);
   }
 
-  /** The model as a serialized ONNX model (opset 13+, NHWC inputs with a dynamic batch), e.g. for ONNX Runtime. */
-  toONNX(opts?: OnnxExportOptions): Uint8Array {
+  /**
+   * The model as a serialized ONNX model (opset 13+, NHWC inputs with a dynamic batch), e.g. for
+   * ONNX Runtime. Async as save() is: the exporter is its own module, loaded on first use.
+   */
+  async toONNX(opts?: OnnxExportOptions): Promise<Uint8Array> {
+    this.checkAlive('toONNX');
+    const { exportOnnx } = await import('../export/onnx.js');
     this.checkAlive('toONNX');
     this.acquire();
     return exportOnnx(this, opts);
@@ -857,10 +769,12 @@ export class LayersModel {
     const one = outs.length === 1;
     const cfg: Record<string, unknown> = {
       loss: one ? snake(outs[0].loss) : Object.fromEntries(outs.map((o) => [o.name, snake(o.loss)])),
-      metrics: one ? (outs[0].acc ? ['acc'] : []) : Object.fromEntries(outs.map((o) => [o.name, o.acc ? ['acc'] : []])),
+      // As tfjs writes and reads them: a list for every output, else {output: 'acc'} (tfjs cannot read lists there).
+      metrics: outs.every((o) => o.acc === outs[0].acc) ? (outs[0].acc ? ['acc'] : []) : Object.fromEntries(outs.filter((o) => o.acc).map((o) => [o.name, 'acc'])),
       optimizer_config: { class_name: this.optimizer.className, config: this.optimizer.getConfig() },
     };
-    if (!one || outs[0].weight !== 1) cfg.loss_weights = one ? [outs[0].weight] : Object.fromEntries(outs.map((o) => [o.name, o.weight]));
+    // Only when needed: tfjs refuses any loss_weights ('not supported yet').
+    if (outs.some((o) => o.weight !== 1)) cfg.loss_weights = one ? [outs[0].weight] : Object.fromEntries(outs.map((o) => [o.name, o.weight]));
     return cfg;
   }
 
@@ -923,7 +837,7 @@ export function nodeIndexIn(node: LayerNode, inGraph: ReadonlySet<LayerNode>): n
 
 /** Lets timers, I/O and page events run between batches: setImmediate where it exists (Node,
  * Bun, Deno), since a 0 ms timeout is clamped to 1 ms or more there and browsers. */
-function yieldToEventLoop(): Promise<void> {
+export function yieldToEventLoop(): Promise<void> {
   const si = (globalThis as { setImmediate?: (cb: () => void) => void }).setImmediate;
   return new Promise((res) => (si ? si(res) : setTimeout(res, 0)));
 }
@@ -937,7 +851,7 @@ function assertFinite(op: string, arg: string, x: unknown): void {
     throw new Error(`${op}: ${arg} contains ${v} at flat index ${bad} (of shape [${x.shape}]); inputs must be finite numbers`);
   }
 }
-function assertFiniteAll(op: string, arg: string, x: unknown): void {
+export function assertFiniteAll(op: string, arg: string, x: unknown): void {
   if (Array.isArray(x)) x.forEach((v, i) => assertFinite(op, `${arg}[${i}]`, v));
   else if (x && typeof x === 'object' && !(x instanceof Tensor) && !(x instanceof Uint8Images)) {
     for (const [k, v] of Object.entries(x)) assertFinite(op, `${arg}.${k}`, v);

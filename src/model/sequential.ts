@@ -84,7 +84,7 @@ export class Sequential extends LayersModel {
     return buildGraph(this.name, x0, x);
   }
 
-  protected override weightLayers(): Layer[] {
+  override weightLayers(): Layer[] {
     this.graph();
     return this.stack;
   }
