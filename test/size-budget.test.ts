@@ -1,8 +1,9 @@
 // Size budgets of what ships to browsers (sizes are deterministic for a given source, so this is a
 // plain assertion): the browser build's core — the entry dist/browser/simdcnn.js plus every chunk
 // it imports statically, found by parsing the built files (bench/peers/sizes.mjs, which the peers
-// benchmark reports too) — stays under 100 KB (100,000 bytes) minified; the optional parts
-// (WebGPU, the worker-model code, the model reader, the downloader) stay out of it; each wasm
+// benchmark reports too) — stays under 120 KB (120,000 bytes) minified; the optional parts
+// (WebGPU, the worker-model code, the model reader, the downloader, the training loop, the ONNX
+// exporter) stay out of it; each wasm
 // build stays under 64 KiB; the inline build stays one self-contained file.
 import { describe, expect, it } from 'vitest';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -13,8 +14,10 @@ import { browserCoreFiles } from '../bench/peers/sizes.mjs';
 
 const root = join(import.meta.dirname, '..');
 const browserDir = join(root, 'dist', 'browser');
-// 100 KB read as 100,000 bytes (the stricter of KB and KiB).
-const CORE_BUDGET = 100_000;
+// KB read as 1,000 bytes (the stricter of KB and KiB). 100 KB until the graph runtime: the core now
+// holds the planner, functional models and the merge layers (~16 KB); fit() and toONNX() moved
+// out to lazy chunks to pay for part of it.
+const CORE_BUDGET = 120_000;
 const WASM_BUDGET = 64 * 1024;
 
 function built(file: string): string {
@@ -62,8 +65,9 @@ describe('size budgets', () => {
     expect([...closure].sort()).toEqual([...names].sort());
     expect(closure.size).toBeGreaterThan(1);
     // The optional parts: loaded only on setBackend('webgpu'|'auto'), createWorkerModel/hostWorkerModel,
-    // loadLayersModel (the model reader) and fetchMnist/datasets (the downloader).
-    expect([...dynamicTargets].sort()).toEqual(['simdcnn-fetch-idx.js', 'simdcnn-load.js', 'simdcnn-webgpu.js', 'simdcnn-worker.js']);
+    // loadLayersModel (the model reader), fetchMnist/datasets (the downloader), fit (the training
+    // loop) and toONNX (the exporter).
+    expect([...dynamicTargets].sort()).toEqual(['simdcnn-fetch-idx.js', 'simdcnn-fit.js', 'simdcnn-load.js', 'simdcnn-onnx.js', 'simdcnn-webgpu.js', 'simdcnn-worker.js']);
     for (const t of dynamicTargets) {
       expect(names.has(t), `${t} is imported dynamically but also in the core`).toBe(false);
       expect(existsSync(join(browserDir, t)), t).toBe(true);
@@ -74,10 +78,14 @@ describe('size budgets', () => {
     expect(coreText).not.toContain('hostReady');
     expect(coreText).not.toContain('must be [batch, ...dims]');
     expect(coreText).not.toContain('sha256 mismatch');
+    expect(coreText).not.toContain('The weights diverged');
+    expect(coreText).not.toContain('has no ONNX export');
     expect(readFileSync(join(browserDir, 'simdcnn-webgpu.js'), 'utf8')).toContain('@compute');
     expect(readFileSync(join(browserDir, 'simdcnn-worker.js'), 'utf8')).toContain('hostReady');
     expect(readFileSync(join(browserDir, 'simdcnn-load.js'), 'utf8')).toContain('must be [batch, ...dims]');
     expect(readFileSync(join(browserDir, 'simdcnn-fetch-idx.js'), 'utf8')).toContain('sha256 mismatch');
+    expect(readFileSync(join(browserDir, 'simdcnn-fit.js'), 'utf8')).toContain('The weights diverged');
+    expect(readFileSync(join(browserDir, 'simdcnn-onnx.js'), 'utf8')).toContain('has no ONNX export');
   });
 
   it('the inline build is one file: no relative imports, the wasm inlined', () => {
