@@ -1,26 +1,31 @@
-// model.json → Sequential: rebuilds the layers from a Keras/tfjs topology, sets the weights by
-// name and compiles from the training config. Pure (no node: imports) so browsers can use it with
-// their own byte source; file access is in save-load.ts.
+// model.json → model: rebuilds the layers and the graph from a Keras/tfjs topology, sets the
+// weights by name and compiles from the training config. Pure (no node: imports) so browsers can
+// use it with their own byte source; file access is in save-load.ts.
 //
 // Accepted: tfjs layers-model files (tfjs-layers 1.x–4.x), Keras 2 exports converted by
-// tensorflowjs_converter (modelTopology.model_config) and, leniently, Keras 3 configs ({module,
-// class_name, config} nesting, `batch_shape`, dtype policies). Functional models ('Model' /
-// 'Functional') load when their layers form a single chain.
+// tensorflowjs_converter (modelTopology.model_config) and Keras 3 configs ({module, class_name,
+// config} nesting, `batch_shape`, dtype policies, `{args, kwargs}` inbound nodes with
+// __keras_tensor__ keras_history). Sequential files give a Sequential; functional ones
+// ('Model' / 'Functional': several inputs and outputs, branches, merges, shared layers, nested
+// models) a LayersModel whose graph is rebuilt by applying each layer to its inbound tensors.
 
 import { argError } from '../errors.js';
 import { INITIALIZERS, type InitializerName } from '../layers/initializers.js';
-import { Layer } from '../layers/layer.js';
+import { InputLayer, input } from '../layers/input.js';
+import { Layer, SymbolicTensor } from '../layers/layer.js';
+import { MergeLayer } from '../layers/merge-layer.js';
 import { layers } from '../layers/index.js';
 import { tensor, type Tensor } from '../tensor.js';
 import type { NamedWeight } from '../io/model-files.js';
 import { Sequential } from './sequential.js';
-import type { LayersModel } from './layers-model.js';
+import { LayersModel } from './layers-model.js';
 import { train, type Optimizer } from './optimizers.js';
 import { resolveLoss } from './losses.js';
 
 type Json = Record<string, unknown>;
 
 const isObject = (v: unknown): v is Json => v !== null && typeof v === 'object' && !Array.isArray(v);
+const short = (v: unknown) => JSON.stringify(v)?.slice(0, 200);
 
 /** snake_case or PascalCase → camelCase ('glorot_uniform', 'GlorotUniform' → 'glorotUniform'). */
 export function camelCase(s: string): string {
@@ -34,7 +39,6 @@ function batchShape(cfg: Json): number[] | undefined {
   if (!Array.isArray(s) || s.length < 2) throw new Error(`batch_input_shape ${JSON.stringify(s)} must be [batch, ...dims]`);
   return s.slice(1) as number[];
 }
-
 /** Our initializer name for a Keras/tfjs initializer config; undefined (= layer default) when unknown. */
 function initializer(v: unknown): InitializerName | undefined {
   if (v === null || v === undefined) return undefined;
@@ -90,7 +94,12 @@ function layerEntry(entry: unknown, index: number): { className: string; cfg: Js
   return { className: entry.class_name, cfg: entry.config };
 }
 
-/** One Keras layer config → our layer. `inputShape` is set for the first layer. */
+/** The layer classes a file may hold, for the error on any other. */
+const SUPPORTED = 'InputLayer, Conv2D, Dense, MaxPooling2D, AveragePooling2D, Flatten, Dropout, Activation, Add, Subtract, Multiply, ' +
+  'Average, Maximum, Minimum, Concatenate, and nested Model / Functional / Sequential models';
+const MODEL_CLASSES = ['Model', 'Functional', 'Sequential'];
+
+/** One Keras layer config → our layer. `inputShape` is set for the first layer (or one that declares it). */
 function buildLayer(className: string, cfg: Json, inputShape: number[] | undefined, index: number): Layer {
   const name = typeof cfg.name === 'string' ? cfg.name : undefined;
   const label = name ?? `#${index}`;
@@ -141,110 +150,357 @@ function buildLayer(className: string, cfg: Json, inputShape: number[] | undefin
         return layers.dropout({ ...base, rate: cfg.rate as number });
       case 'Activation':
         return layers.activation({ ...base, activation: activation(label, cfg.activation) as never });
+      case 'Add':
+        return layers.add(base);
+      case 'Subtract':
+        return layers.subtract(base);
+      case 'Multiply':
+        return layers.multiply(base);
+      case 'Average':
+        return layers.average(base);
+      case 'Maximum':
+        return layers.maximum(base);
+      case 'Minimum':
+        return layers.minimum(base);
+      case 'Concatenate':
+        return layers.concatenate({ ...base, ...(typeof cfg.axis === 'number' ? { axis: cfg.axis } : {}) });
       default:
-        throw new Error(`layer type ${className} is not supported (simdcnn has Conv2D, Dense, MaxPooling2D, AveragePooling2D, Flatten, Dropout, Activation)`);
+        throw new Error(`layer type ${className} is not supported (simdcnn loads ${SUPPORTED})`);
     }
   } catch (err) {
     throw new Error(`cannot load layer ${label} (${className}): ${(err as Error).message}`, { cause: err });
   }
 }
 
-/**
- * The layer list of a Functional model whose layers form one chain (each layer fed by the one
- * before it), in order; anything else (branches, merges, several inputs) is an Error.
- */
-function chainOfFunctional(cfg: Json): unknown[] {
-  const list = cfg.layers;
-  if (!Array.isArray(list)) throw new Error('the model config has no layers array');
-  const inboundOf = (entry: Json): string[] => {
-    const nodes = entry.inbound_nodes;
-    if (!Array.isArray(nodes) || nodes.length === 0) return [];
-    if (nodes.length > 1) return ['<shared>', '<shared>'];
-    const node = nodes[0];
-    // Keras 2 / tfjs: [[name, nodeIndex, tensorIndex, kwargs], ...]; Keras 3: {args: [{config: {keras_history: [name, ...]}}]}.
-    if (Array.isArray(node)) return node.map((n) => (Array.isArray(n) ? String(n[0]) : '?'));
-    if (isObject(node) && Array.isArray(node.args)) {
-      return node.args.map((a) => {
-        const h = isObject(a) && isObject(a.config) ? a.config.keras_history : undefined;
-        return Array.isArray(h) ? String(h[0]) : '?';
-      });
-    }
-    return ['?'];
-  };
-  let prev: string | undefined;
-  for (const e of list) {
-    if (!isObject(e)) throw new Error('a layer entry is not an object');
-    const name = String(isObject(e.config) ? e.config.name : e.name);
-    const inbound = inboundOf(e);
-    const ok = prev === undefined ? inbound.length === 0 : inbound.length === 1 && inbound[0] === prev;
-    if (!ok) {
-      throw new Error(`only single-chain models load: layer ${name} (${String(e.class_name)}) takes input from ${inbound.length ? inbound.join(', ') : 'nothing'}${prev ? `, not just from ${prev}` : ''}`);
-    }
-    prev = name;
-  }
-  return list;
+
+/** The dtype name of a config's dtype: a string, or Keras 3's DTypePolicy {class_name, config: {name}}. */
+function dtypeName(v: unknown): string | undefined {
+  if (typeof v === 'string') return v;
+  if (isObject(v) && isObject(v.config) && typeof v.config.name === 'string') return v.config.name;
+  return undefined;
 }
 
-/** Rebuilds the model from a modelTopology (weights are still the initial ones). */
-export function modelFromTopology(topology: unknown, source = 'model'): Sequential {
+/** A Sequential file's layers → Sequential (or, when it holds a nested model, a one-path LayersModel). */
+function sequentialFromConfig(config: unknown, label: string): LayersModel {
+  let entries: unknown[];
+  let name: string | undefined;
+  // Keras < 2.2.3 wrote the layer list directly as config.
+  if (Array.isArray(config)) entries = config;
+  else if (isObject(config) && Array.isArray(config.layers)) {
+    entries = config.layers;
+    if (typeof config.name === 'string') name = config.name;
+  } else throw new Error(`${label}: Sequential config has no layers array`);
+
+  const built: (Layer | LayersModel)[] = [];
+  let pendingInput: number[] | undefined;
+  entries.forEach((entry, i) => {
+    const { className, cfg } = layerEntry(entry, i);
+    if (className === 'InputLayer') {
+      const s = batchShape(cfg);
+      if (!s) throw new Error(`InputLayer ${String(cfg.name)} has no batch_input_shape / batch_shape`);
+      if (built.length) throw new Error(`InputLayer ${String(cfg.name)} must come first`);
+      pendingInput = s;
+      return;
+    }
+    if (MODEL_CLASSES.includes(className)) {
+      built.push(nestedModel(className, cfg, String(cfg.name ?? `#${i}`)));
+      return;
+    }
+    const own = batchShape(cfg);
+    const inputShape = built.length === 0 ? (pendingInput ?? own) : undefined;
+    if (built.length === 0 && !inputShape) {
+      throw new Error(`the first layer ${String(cfg.name)} (${className}) has no batch_input_shape, and there is no InputLayer: the input shape is unknown`);
+    }
+    built.push(buildLayer(className, cfg, inputShape, i));
+  });
+  if (built.length === 0) throw new Error('the model has no layers');
+  const seen = new Set<string>();
+  for (const l of built) {
+    if (seen.has(l.name)) throw new Error(`two layers are named ${l.name}; layer names must be unique`);
+    seen.add(l.name);
+  }
+  if (built.every((l): l is Layer => l instanceof Layer)) return new Sequential({ layers: built, ...(name !== undefined ? { name } : {}) });
+  // A model inside a Sequential (transfer learning: Sequential([base, Dense])): the same chain, as a graph.
+  const first = built[0];
+  const shape = pendingInput ?? (first instanceof LayersModel ? first.inputShape : first.declaredInputShape);
+  if (!shape) throw new Error(`the first layer ${first.name} has no input shape`);
+  const x0 = input({ shape, name: `${name ?? 'sequential'}_input` });
+  let x: SymbolicTensor = x0;
+  for (const l of built) {
+    const y = l.apply(x);
+    if (Array.isArray(y)) throw new Error(`nested model ${l.name} has ${y.length} outputs; inside a Sequential a layer must have one`);
+    x = y as SymbolicTensor;
+  }
+  return new LayersModel({ inputs: x0, outputs: x, ...(name !== undefined ? { name } : {}) });
+}
+
+/** A model entry inside another model's layers: built (not allocated) so the outer model can apply it. */
+function nestedModel(className: string, cfg: Json, name: string): LayersModel {
+  try {
+    return modelFromConfig(className, cfg, name);
+  } catch (err) {
+    throw new Error(`nested model ${name} (${className}): ${(err as Error).message}`, { cause: err });
+  }
+}
+
+function modelFromConfig(className: string, cfg: unknown, label: string): LayersModel {
+  if (className === 'Sequential') return sequentialFromConfig(cfg, label);
+  if (!isObject(cfg)) throw new Error(`${label}: ${className} config is missing`);
+  return functionalFromConfig(cfg);
+}
+
+/** A tensor named in a file: [layer, node, tensor], and which kind of reference it is. */
+interface Ref {
+  layer: string;
+  node: number;
+  tensor: number;
+  /**
+   * 'list': tfjs / Keras 2 inbound nodes; 'history': Keras 3 keras_history; 'io': input_layers /
+   * output_layers. They number a nested model's applications differently (see FileLayer.base).
+   */
+  form: 'list' | 'history' | 'io';
+}
+
+/** One entry of a functional config's layers, built, with its applications so far. */
+interface FileLayer {
+  name: string;
+  className: string;
+  built: Layer | LayersModel;
+  /** The tensors of each application (inbound node) in the file, in order. */
+  nodes: Ref[][];
+  /** Output tensors of each application made so far (an InputLayer's one node from the start). */
+  outs: SymbolicTensor[][];
+  /**
+   * The file's node index of this layer's first application, per reference form. 0, except for
+   * nested models: tfjs and Keras count the node a model gets when it is made as its node 0, so
+   * their first application inside the outer model is node 1 (Keras 3 does so in
+   * input/output_layers of Functional models, not in keras_history).
+   */
+  base: Record<Ref['form'], number>;
+}
+
+const isIndex = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0;
+
+function listRef(v: unknown, where: string, form: Ref['form']): Ref {
+  if (!Array.isArray(v) || v.length < 3 || v.length > 4 || typeof v[0] !== 'string' || !isIndex(v[1]) || !isIndex(v[2])) {
+    throw new Error(`${where}: expected [layer_name, node_index, tensor_index${form === 'list' ? ', kwargs' : ''}], got ${short(v)}`);
+  }
+  return { layer: v[0], node: v[1], tensor: v[2], form };
+}
+
+/** The __keras_tensor__ references in a Keras 3 call's args or kwargs, in order (lists, tuples, dicts walked). */
+function kerasTensors(v: unknown, out: Ref[], where: string): void {
+  if (Array.isArray(v)) {
+    for (const x of v) kerasTensors(x, out, where);
+    return;
+  }
+  if (!isObject(v)) return;
+  if (v.class_name === '__keras_tensor__' || (isObject(v.config) && 'keras_history' in v.config)) {
+    const h = isObject(v.config) ? v.config.keras_history : undefined;
+    if (!Array.isArray(h) || typeof h[0] !== 'string' || !isIndex(h[1]) || !isIndex(h[2])) {
+      throw new Error(`${where}: a __keras_tensor__ needs keras_history [layer_name, node_index, tensor_index], got ${short(h)}`);
+    }
+    out.push({ layer: h[0], node: h[1], tensor: h[2], form: 'history' });
+    return;
+  }
+  if (v.class_name === '__tuple__' && isObject(v.config)) kerasTensors(v.config.value, out, where);
+  else if (v.class_name === undefined) for (const x of Object.values(v)) kerasTensors(x, out, where);
+}
+
+/** A layer entry's inbound_nodes: per application, the tensors it takes. */
+function inboundNodes(entry: Json, name: string): Ref[][] {
+  const raw = entry.inbound_nodes;
+  if (raw === undefined || raw === null) return [];
+  if (!Array.isArray(raw)) throw new Error(`layer ${name}: inbound_nodes must be a list, got ${short(raw)}`);
+  return raw.map((node, k) => {
+    const where = `layer ${name}: inbound node ${k}`;
+    let refs: Ref[];
+    if (Array.isArray(node)) {
+      // [[name, node, tensor, kwargs], …], or one flat [name, node, tensor] (some Keras 2 metadata).
+      refs = node.length && typeof node[0] === 'string' ? [listRef(node, where, 'list')] : node.map((r) => listRef(r, where, 'list'));
+    } else if (isObject(node) && 'args' in node) {
+      refs = [];
+      kerasTensors(node.args, refs, where);
+      const kw: Ref[] = [];
+      kerasTensors(node.kwargs, kw, where);
+      if (kw.length) throw new Error(`${where} passes tensors as keyword arguments (${kw.map((r) => r.layer).join(', ')}), which is not supported`);
+    } else {
+      throw new Error(`${where}: expected a list of [layer_name, node_index, tensor_index, kwargs] or Keras 3's {args, kwargs}, got ${short(node)}`);
+    }
+    if (refs.length === 0) throw new Error(`${where} has no input tensors`);
+    return refs;
+  });
+}
+
+/** input_layers / output_layers: a list of [name, node, tensor], one such triple (Keras 3), or a dict of them. */
+function ioRefs(v: unknown, what: string): Ref[] {
+  const out: Ref[] = [];
+  const walk = (x: unknown): void => {
+    if (Array.isArray(x) && typeof x[0] === 'string') out.push(listRef(x, what, 'io'));
+    else if (Array.isArray(x)) x.forEach(walk);
+    else if (isObject(x)) Object.values(x).forEach(walk);
+    else throw new Error(`${what}: expected [layer_name, node_index, tensor_index] entries, got ${short(v)}`);
+  };
+  if (v === undefined || v === null) throw new Error(`the model config has no ${what}`);
+  walk(v);
+  if (out.length === 0) throw new Error(`${what} is empty`);
+  return out;
+}
+
+function inputLayerFrom(cfg: Json, name: string): InputLayer {
+  const raw = cfg.batch_input_shape ?? cfg.batch_shape ?? cfg.batchInputShape;
+  if (!Array.isArray(raw)) throw new Error(`InputLayer ${name} has no batch_input_shape / batch_shape`);
+  const dtype = dtypeName(cfg.dtype);
+  if (dtype !== undefined && dtype !== 'float32') throw new Error(`InputLayer ${name}: dtype ${JSON.stringify(dtype)} is not supported (float32 inputs only)`);
+  if (cfg.sparse === true || cfg.ragged === true) throw new Error(`InputLayer ${name}: sparse and ragged inputs are not supported`);
+  try {
+    return new InputLayer({ batchShape: raw as (number | null)[], name });
+  } catch (err) {
+    throw new Error(`InputLayer ${name}: batch shape ${JSON.stringify(raw)}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/**
+ * A functional config → LayersModel: every layer is built, then applied to its inbound tensors in
+ * an order where they exist (sweeps over the layers until nothing changes, each layer's nodes in
+ * their order, as Keras does), then the model is made from input_layers and output_layers.
+ */
+function functionalFromConfig(cfg: Json): LayersModel {
+  const list = cfg.layers;
+  if (!Array.isArray(list)) throw new Error('the model config has no layers array');
+  const keras3 = list.some((e) => isObject(e) && ('module' in e || (Array.isArray(e.inbound_nodes) && e.inbound_nodes.some((n) => isObject(n)))));
+  const byName = new Map<string, FileLayer>();
+  const fileLayers: FileLayer[] = list.map((entry, i) => {
+    const { className, cfg: lc } = layerEntry(entry, i);
+    const e = entry as Json;
+    const name = typeof e.name === 'string' ? e.name : typeof lc.name === 'string' ? lc.name : undefined;
+    if (name === undefined) throw new Error(`layer ${i} (${className}) has no name`);
+    const other = byName.get(name);
+    if (other) throw new Error(`two layers are named ${name} (${other.className} and ${className}); layer names must be unique`);
+    const nodes = inboundNodes(e, name);
+    let built: Layer | LayersModel;
+    if (className === 'InputLayer') built = inputLayerFrom(lc, name);
+    else if (MODEL_CLASSES.includes(className)) built = nestedModel(className, { ...lc, name }, name);
+    else built = buildLayer(className, { ...lc, name }, batchShape(lc), i);
+    const f: FileLayer = { name, className, built, nodes, outs: built instanceof InputLayer ? [[built.output]] : [], base: { list: 0, history: 0, io: 0 } };
+    byName.set(name, f);
+    return f;
+  });
+  const inputRefs = ioRefs(cfg.input_layers, 'input_layers');
+  const outputRefs = ioRefs(cfg.output_layers, 'output_layers');
+
+  // Check every reference before applying anything: the layer exists, has that node and that output.
+  const refs: { ref: Ref; where: string }[] = [
+    ...fileLayers.flatMap((f) => f.nodes.flatMap((n, k) => n.map((ref) => ({ ref, where: `layer ${f.name} (${f.className}): inbound node ${k}` })))),
+    ...inputRefs.map((ref) => ({ ref, where: 'input_layers' })),
+    ...outputRefs.map((ref) => ({ ref, where: 'output_layers' })),
+  ];
+  const nodeCount = (f: FileLayer) => (f.built instanceof InputLayer ? 1 : f.nodes.length);
+  for (const f of fileLayers) {
+    if (!(f.built instanceof LayersModel)) continue;
+    for (const form of ['list', 'history', 'io'] as const) {
+      const seen = refs.filter((r) => r.ref.layer === f.name && r.ref.form === form).map((r) => r.ref.node);
+      const def = form === 'history' || (keras3 && f.className === 'Sequential') ? 0 : 1;
+      const fits = (b: number) => seen.every((n) => n >= b && n < b + nodeCount(f));
+      f.base[form] = fits(def) || !fits(1 - def) ? def : 1 - def;
+    }
+  }
+  const names = () => [...byName.keys()].slice(0, 12).join(', ') + (byName.size > 12 ? ', …' : '');
+  for (const { ref, where } of refs) {
+    const f = byName.get(ref.layer);
+    if (!f) throw new Error(`${where} reads layer ${JSON.stringify(ref.layer)}, which is not in the model (its layers: ${names()})`);
+    const n = nodeCount(f), b = f.base[ref.form];
+    if (ref.node < b || ref.node >= b + n) {
+      const has = n === 0 ? 'no inbound nodes (it is never applied)' : n === 1 ? `only node ${b}` : `nodes ${b}…${b + n - 1}`;
+      throw new Error(`${where} reads node ${ref.node} of layer ${f.name} (${f.className}), which has ${has}`);
+    }
+    const outs = f.built instanceof LayersModel ? f.built.outputs.length : 1;
+    if (ref.tensor >= outs) {
+      throw new Error(`${where} reads output ${ref.tensor} of layer ${f.name} (${f.className}), which has ${outs === 1 ? 'one output (index 0)' : `${outs} outputs`}`);
+    }
+  }
+  const tensorOf = (r: Ref): SymbolicTensor | undefined => {
+    const f = byName.get(r.layer)!;
+    return f.outs[r.node - f.base[r.form]]?.[r.tensor];
+  };
+
+  // Apply the nodes whose inputs exist, sweep after sweep: each sweep makes at least one node or ends.
+  let progress = true;
+  while (progress) {
+    progress = false;
+    for (const f of fileLayers) {
+      if (f.built instanceof InputLayer) continue;
+      while (f.outs.length < f.nodes.length) {
+        const k = f.outs.length;
+        const ins = f.nodes[k].map(tensorOf);
+        if (ins.some((t) => t === undefined)) break;
+        f.outs.push(applyNode(f, ins as SymbolicTensor[], k));
+        progress = true;
+      }
+    }
+  }
+  const stuck = fileLayers.find((f) => !(f.built instanceof InputLayer) && f.outs.length < f.nodes.length);
+  if (stuck) throw new Error(cycleMessage(stuck, byName, tensorOf));
+
+  const inputs = inputRefs.map((r) => {
+    const f = byName.get(r.layer)!;
+    if (!(f.built instanceof InputLayer)) throw new Error(`input_layers names ${f.name} (${f.className}), which is not an InputLayer`);
+    return tensorOf(r)!;
+  });
+  const outputs = outputRefs.map((r) => tensorOf(r)!);
+  const name = typeof cfg.name === 'string' ? cfg.name : undefined;
+  return new LayersModel({ inputs, outputs, ...(name !== undefined ? { name } : {}) });
+}
+
+function applyNode(f: FileLayer, ins: SymbolicTensor[], k: number): SymbolicTensor[] {
+  const b = f.built;
+  try {
+    if (b instanceof LayersModel) {
+      const r = b.apply(ins);
+      return Array.isArray(r) ? r : [r];
+    }
+    return [b.apply(b instanceof MergeLayer || ins.length > 1 ? ins : ins[0])];
+  } catch (err) {
+    throw new Error(`layer ${f.name} (${f.className}), inbound node ${k}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** Why the sweeps stopped: from a stuck node, follow what it waits for until a node repeats. */
+function cycleMessage(start: FileLayer, byName: Map<string, FileLayer>, tensorOf: (r: Ref) => SymbolicTensor | undefined): string {
+  const path: string[] = [];
+  let f = start;
+  for (;;) {
+    const k = f.outs.length;
+    const key = `${f.name} (node ${k})`;
+    const at = path.indexOf(key);
+    if (at >= 0) {
+      return `the inbound nodes form a cycle, so no layer order computes them: ${[...path.slice(at), key].join(' needs ')}`;
+    }
+    path.push(key);
+    // Node k waits on a tensor not made yet; its producer's next node must come first.
+    const r = f.nodes[k].find((x) => tensorOf(x) === undefined)!;
+    f = byName.get(r.layer)!;
+  }
+}
+
+/** Rebuilds the model from a modelTopology (weights are still the initial ones): Sequential or LayersModel. */
+export function modelFromTopology(topology: unknown, source = 'model'): LayersModel {
   let t = topology;
   // tensorflowjs_converter output of a Keras file: {keras_version, backend, model_config, training_config}.
   if (isObject(t) && isObject(t.model_config)) t = t.model_config;
   if (!isObject(t) || typeof t.class_name !== 'string') {
-    throw new Error(`${source}: modelTopology must be {class_name, config}, got ${JSON.stringify(t)?.slice(0, 200)}`);
+    throw new Error(`${source}: modelTopology must be {class_name, config}, got ${short(t)}`);
   }
   const cls = t.class_name;
-  let entries: unknown[];
-  let name: string | undefined;
-  if (cls === 'Sequential') {
-    // Keras < 2.2.3 wrote the layer list directly as config.
-    const cfg = t.config;
-    if (Array.isArray(cfg)) entries = cfg;
-    else if (isObject(cfg) && Array.isArray(cfg.layers)) {
-      entries = cfg.layers;
-      if (typeof cfg.name === 'string') name = cfg.name;
-    } else throw new Error(`${source}: Sequential config has no layers array`);
-  } else if (cls === 'Model' || cls === 'Functional') {
-    if (!isObject(t.config)) throw new Error(`${source}: ${cls} config is missing`);
-    try {
-      entries = chainOfFunctional(t.config);
-    } catch (err) {
-      throw new Error(`${source}: ${cls} model cannot be loaded: ${(err as Error).message}`, { cause: err });
-    }
-    if (typeof t.config.name === 'string') name = t.config.name;
-  } else {
-    throw new Error(`${source}: model class ${JSON.stringify(cls)} is not supported; expected Sequential (or a single-chain Model/Functional)`);
+  if (!MODEL_CLASSES.includes(cls)) {
+    throw new Error(`${source}: model class ${JSON.stringify(cls)} is not supported; expected Sequential, Model or Functional`);
   }
-
-  const built: Layer[] = [];
-  let pendingInput: number[] | undefined;
+  let model: LayersModel;
   try {
-    entries.forEach((entry, i) => {
-      const { className, cfg } = layerEntry(entry, i);
-      if (className === 'InputLayer') {
-        const s = batchShape(cfg);
-        if (!s) throw new Error(`InputLayer ${String(cfg.name)} has no batch_input_shape / batch_shape`);
-        if (built.length) throw new Error(`InputLayer ${String(cfg.name)} must come first`);
-        pendingInput = s;
-        return;
-      }
-      const own = batchShape(cfg);
-      const inputShape = built.length === 0 ? (pendingInput ?? own) : undefined;
-      if (built.length === 0 && !inputShape) {
-        throw new Error(`the first layer ${String(cfg.name)} (${className}) has no batch_input_shape, and there is no InputLayer: the input shape is unknown`);
-      }
-      built.push(buildLayer(className, cfg, inputShape, i));
-    });
+    model = modelFromConfig(cls, t.config, `${cls} model`);
   } catch (err) {
     throw new Error(`${source}: ${(err as Error).message}`, { cause: err });
   }
-  if (built.length === 0) throw new Error(`${source}: the model has no layers`);
-  const seen = new Set<string>();
-  for (const l of built) {
-    if (seen.has(l.name)) throw new Error(`${source}: two layers are named ${l.name}; layer names must be unique`);
-    seen.add(l.name);
-  }
-  const model = new Sequential({ layers: built, ...(name !== undefined ? { name } : {}) });
   try {
     model.build();
   } catch (err) {
@@ -359,20 +615,70 @@ function wantsAccuracy(v: unknown): boolean {
 }
 
 /**
- * Compiles the model as its training config says (loss, accuracy metric, optimizer with its
- * hyperparameters). Returns undefined when compiled, else why not (the model then loads
- * uncompiled: predict works, evaluate/fit need compile()).
+ * A training-config field for a model's outputs → one entry per output (undefined where it has
+ * none): given once for all (`isOne`), as a list (one per output, or one for all), or as an
+ * object keyed by output name. A string is why it cannot be read.
+ */
+function perOutput(field: string, v: unknown, names: string[], isOne: (x: unknown) => boolean): unknown[] | string {
+  if (v === undefined || v === null) return names.map(() => undefined);
+  if (isOne(v)) return names.map(() => v);
+  if (Array.isArray(v)) {
+    if (v.length === names.length) return v;
+    if (v.length === 1) return names.map(() => v[0]);
+    return `${field} has ${v.length} entries for ${names.length} outputs (${names.join(', ')})`;
+  }
+  if (isObject(v)) {
+    const keys = Object.keys(v);
+    // One output: whatever the key (Keras names it after the output layer, which may differ).
+    if (names.length === 1 && keys.length === 1) return [v[keys[0]]];
+    const extra = keys.filter((k) => !names.includes(k));
+    if (extra.length) return `${field} has entries for ${extra.join(', ')}, which ${extra.length > 1 ? 'are not outputs' : 'is not an output'} (the outputs: ${names.join(', ')})`;
+    return names.map((n) => v[n]);
+  }
+  return `${field} ${short(v)} is neither one value, a list nor an object keyed by output name`;
+}
+
+const isKerasObject = (x: unknown) => isObject(x) && typeof x.class_name === 'string';
+
+/**
+ * Compiles the model as its training config says (per output: loss, loss weight, accuracy
+ * metric; the optimizer with its hyperparameters). Returns undefined when compiled, else why not
+ * (the model then loads uncompiled: predict works, evaluate/fit need compile()).
  */
 export function compileFromTrainingConfig(model: LayersModel, trainingConfig: unknown): string | undefined {
   if (!isObject(trainingConfig)) return 'there is no training config';
-  const loss = lossName(trainingConfig.loss);
-  try {
-    resolveLoss(loss);
-  } catch {
-    return `loss ${JSON.stringify(trainingConfig.loss)} is not supported`;
+  const names = model.outputNames;
+  const lossList = perOutput('loss', trainingConfig.loss, names, (x) => typeof x === 'string' || isKerasObject(x));
+  if (typeof lossList === 'string') return lossList;
+  const losses: string[] = [];
+  for (let i = 0; i < names.length; i++) {
+    const loss = lossName(lossList[i]);
+    try {
+      resolveLoss(loss);
+    } catch {
+      return `loss ${JSON.stringify(lossList[i] ?? trainingConfig.loss)}${names.length > 1 ? ` (output ${names[i]})` : ''} is not supported`;
+    }
+    losses.push(loss!);
   }
-  const optimizer = optimizerFromConfig(trainingConfig.optimizer_config);
+  // A flat list of metrics applies to every output (tfjs, Keras 2); a list of lists is per output.
+  const metricList = perOutput('metrics', trainingConfig.metrics, names,
+    (x) => typeof x === 'string' || isKerasObject(x) || (Array.isArray(x) && !x.some((y) => Array.isArray(y))));
+  if (typeof metricList === 'string') return metricList;
+  const weightList = perOutput('loss_weights', trainingConfig.loss_weights, names, (x) => typeof x === 'number');
+  if (typeof weightList === 'string') return weightList;
+  const bad = weightList.findIndex((w) => w !== undefined && (typeof w !== 'number' || !Number.isFinite(w)));
+  if (bad >= 0) return `loss_weights ${JSON.stringify(trainingConfig.loss_weights)}: the weight of output ${names[bad]} is not a finite number`;
+  const optimizer = optimizerFromConfig(trainingConfig.optimizer_config ?? trainingConfig.optimizer);
   if (typeof optimizer === 'string') return optimizer;
-  model.compile({ optimizer, loss: loss!, metrics: wantsAccuracy(trainingConfig.metrics) ? ['accuracy'] : [] });
+  try {
+    model.compile({
+      optimizer, loss: losses,
+      metrics: metricList.map((m) => (wantsAccuracy(m) ? ['accuracy'] : [])),
+      lossWeights: weightList.map((w) => (w === undefined ? 1 : (w as number))),
+    });
+  } catch (err) {
+    optimizer.dispose();
+    return (err as Error).message;
+  }
   return undefined;
 }

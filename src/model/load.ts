@@ -29,9 +29,11 @@ export function modelFromArtifacts(modelJson: { modelTopology: unknown; training
   try {
     assignWeights(model, weights, source);
     if (opts.compile !== false) {
-      // Keras-converted files keep the training config inside the topology.
-      const topo = modelJson.modelTopology as { training_config?: unknown } | null;
-      const tc = modelJson.trainingConfig ?? topo?.training_config;
+      // Keras-converted files keep the training config inside the topology; Keras 3 keeps its
+      // compile_config in the model config.
+      type Topo = { training_config?: unknown; compile_config?: unknown; model_config?: { compile_config?: unknown } } | null;
+      const topo = modelJson.modelTopology as Topo;
+      const tc = modelJson.trainingConfig ?? topo?.training_config ?? topo?.model_config?.compile_config ?? topo?.compile_config;
       if (tc !== undefined && tc !== null) {
         const why = compileFromTrainingConfig(model, tc);
         if (why) console.warn(`simdcnn: ${source} loaded without compiling (${why}); call model.compile() before evaluate or fit`);
