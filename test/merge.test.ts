@@ -2,6 +2,7 @@
 // through the MergeLayer contract (buildFrom, planMerge, forwardMerge, backwardMerge), forward and
 // backward against the float64 references in src/reference/merge.ts, which are themselves checked
 // against central finite differences.
+import { wasmKernels } from '../src/backend/wasm-kernels.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runtime, setThreads } from '../src/backend/runtime.js';
 import type { StepContext } from '../src/layers/layer.js';
@@ -27,7 +28,7 @@ interface Run { y: Float32Array; dxs: (Float32Array | undefined)[]; outShape: nu
 /**
  * Builds the layer for `shapes` (per example), runs forward and backward at `batch` with the given
  * inputs and dy. alias[i] = j passes input j's address as input i (the same tensor twice);
- * needDx[i] = false passes dxs[i] = 0. Gradient buffers start filled with garbage (they must be overwritten).
+ * needDx[i] = false passes dxs[i] = undefined. Gradient buffers start filled with garbage (they must be overwritten).
  */
 function runLayer(layer: MergeLayer, shapes: number[][], batch: number, xs: Float32Array[], dy: Float32Array | undefined,
   opts: { alias?: number[]; needDx?: boolean[] } = {}): Run {
@@ -38,9 +39,9 @@ function runLayer(layer: MergeLayer, shapes: number[][], batch: number, xs: Floa
   const ptrs = xs.map((x) => heapArray(x));
   const addr = ptrs.map((p, i) => (opts.alias?.[i] !== undefined ? ptrs[opts.alias[i]] : p));
   const y = heapArray(new Float32Array(outN).fill(NaN));
-  const dxs = shapes.map((s, i) => (opts.needDx?.[i] === false ? 0 : heapArray(new Float32Array(batch * size(s)).fill(1234.5))));
-  const ctx: StepContext = { params: 0, grads: 0, batch, training: true, logits: false };
-  const buf = layer.planMerge(batch, true, { y, dx: 0, dxs });
+  const dxs = shapes.map((s, i) => (opts.needDx?.[i] === false ? undefined : heapArray(new Float32Array(batch * size(s)).fill(1234.5))));
+  const ctx: StepContext = { k: wasmKernels, params: 0, grads: 0, batch, training: true, logits: false };
+  const buf = layer.planMerge(wasmKernels, batch, true, { y, dx: undefined, dxs });
   layer.forwardMerge(ctx, buf, addr);
   const yOut = read(y, outN);
   let dxOut: (Float32Array | undefined)[] = [];

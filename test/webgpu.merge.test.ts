@@ -1,14 +1,17 @@
-// The WGSL merge kernels (src/webgpu/kernels/merge.ts) through their dispatch builders
-// (src/webgpu/merge-dispatches.ts) against the float64 references in src/reference/merge.ts, on a
-// real WebGPU device (see webgpu.kernels.test.ts: no adapter FAILS this file). Small shapes:
+// The merge layers (src/layers/merge.ts) on the WebGPU backend: the same layer code the wasm
+// suite (merge.test.ts) runs, its kernels recorded by the GPU kernel set (src/webgpu/gpu-kernels.ts:
+// WGSL from src/webgpu/kernels/merge.ts), against the float64 references in src/reference/merge.ts,
+// on a real WebGPU device (see webgpu.kernels.test.ts: no adapter FAILS this file). Small shapes:
 // SwiftShader is slow.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { activeGpu, setBackend } from '../src/backend/backend.js';
+import type { Buf } from '../src/backend/kernels.js';
+import { layers } from '../src/layers/index.js';
+import type { StepContext } from '../src/layers/layer.js';
+import type { MergeLayer } from '../src/layers/merge-layer.js';
 import { refConcat, refConcatBackward, refMergeBackward, refMergeForward, type RefMergeOp } from '../src/reference/merge.js';
 import type { Dispatch, GpuContext } from '../src/webgpu/context.js';
-import {
-  compileMergeKernels, concatBackward, concatForward, gpuConcatPlan, gpuMergeBackward, gpuMergeForward, planGpuMerge,
-} from '../src/webgpu/merge-dispatches.js';
+import { GpuKernels } from '../src/webgpu/gpu-kernels.js';
 import { maxRelErr, randn } from './helpers/random.js';
 
 let ctx: GpuContext;
@@ -16,26 +19,54 @@ let ctx: GpuContext;
 beforeAll(async () => {
   await setBackend('webgpu');
   ctx = activeGpu()!;
-  await compileMergeKernels(ctx);
 });
 afterAll(async () => {
   await setBackend('wasm');
 });
 
 const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
-function upload(values: Float32Array, n = values.length): GPUBuffer {
-  const b = ctx.buffer(n);
-  ctx.write(b, values);
-  return b;
-}
-const read = (b: GPUBuffer, n: number) => ctx.read('test', b, n);
-function run(ds: Dispatch[]) {
-  ctx.submit(ds);
-  for (const d of ds) d.uniform.destroy();
-}
 function fullShapes(shapes: number[][], batch: number): number[][] {
   const rank = Math.max(...shapes.map((s) => s.length));
   return shapes.map((s) => [batch, ...new Array<number>(rank - s.length).fill(1), ...s]);
+}
+
+const LAYER: Record<RefMergeOp, () => MergeLayer> = {
+  add: () => layers.add(), subtract: () => layers.subtract(), multiply: () => layers.multiply(),
+  average: () => layers.average(), maximum: () => layers.maximum(), minimum: () => layers.minimum(),
+};
+
+/**
+ * Plans and runs a merge layer on the GPU kernels: per-example shapes, inputs (alias[i] = j: input i
+ * is input j's buffer), dy; needDx[i] = false passes no gradient buffer. Returns y and the dxs.
+ */
+async function runGpu(layer: MergeLayer, shapes: number[][], batch: number, xs: Float32Array[], dy: Float32Array,
+  opts: { alias?: number[]; needDx?: boolean[] } = {}) {
+  layer.buildFrom(shapes);
+  const gk = new GpuKernels(ctx);
+  const outN = batch * size(layer.outShape);
+  const upload = (v: Float32Array) => {
+    const b = gk.alloc(v.length, 'test input');
+    ctx.write((b as { buf: GPUBuffer }).buf, v);
+    return b;
+  };
+  const bx = xs.map(upload);
+  const addr = bx.map((b, i) => (opts.alias?.[i] !== undefined ? bx[opts.alias[i]] : b));
+  const y = gk.alloc(outN, 'y'), g = upload(dy);
+  const dxs: (Buf | undefined)[] = shapes.map((s, i) => (opts.needDx?.[i] === false ? undefined : upload(new Float32Array(batch * size(s)).fill(1234.5))));
+  const step: StepContext = { k: gk, params: y, grads: y, batch, training: true, logits: false };
+  const buf = layer.planMerge(gk, batch, true, { y, dx: undefined, dxs });
+  const fwd: Dispatch[] = [], bwd: Dispatch[] = [];
+  gk.target = fwd;
+  layer.forwardMerge(step, buf, addr);
+  gk.target = bwd;
+  layer.backwardMerge(step, buf, addr, g);
+  ctx.submit(fwd);
+  const yOut = await ctx.read('test', (y as { buf: GPUBuffer }).buf, outN);
+  ctx.submit(bwd);
+  const dxOut = await Promise.all(dxs.map((d, i) => (d === undefined ? undefined : ctx.read('test', (d as { buf: GPUBuffer }).buf, batch * size(shapes[i])))));
+  buf.free();
+  gk.dispose();
+  return { y: yOut, dxs: dxOut };
 }
 
 const ALL: RefMergeOp[] = ['add', 'subtract', 'multiply', 'average', 'maximum', 'minimum'];
@@ -65,20 +96,10 @@ describe('webgpu merge kernels vs float64 reference', () => {
         });
         const ref = refMergeForward(op, full, xs);
         const dy = randn(ref.y.length, seed + 99);
-        const out = ref.shape;
-        const plan = planGpuMerge(ctx, op, out, full, true);
-        const bx = xs.map((x) => upload(x));
-        const y = ctx.buffer(ref.y.length), bdy = upload(dy);
-        const bdx = full.map((s) => upload(new Float32Array(size(s)).fill(1234.5)));
-        const refs = bx.map((buf) => ({ buf, off: 0 }));
-        run(gpuMergeForward(ctx, plan, refs, y));
-        run(gpuMergeBackward(ctx, plan, refs, y, bdy, bdx));
-        expect(maxRelErr(await read(y, ref.y.length), ref.y)).toBeLessThan(1e-6);
+        const run = await runGpu(LAYER[op](), shapes, batch, xs, dy);
+        expect(maxRelErr(run.y, ref.y)).toBeLessThan(1e-6);
         const dref = refMergeBackward(op, full, xs, dy);
-        for (let i = 0; i < full.length; i++) expect(maxRelErr(await read(bdx[i], dref[i].length), dref[i]), `dx${i}`).toBeLessThan(1e-5);
-        expect(Array.from(await read(bdy, dy.length))).toEqual(Array.from(dy));
-        plan.destroy();
-        for (const b of [...bx, y, bdy, ...bdx]) b.destroy();
+        for (let i = 0; i < full.length; i++) expect(maxRelErr(run.dxs[i]!, dref[i]), `dx${i}`).toBeLessThan(1e-5);
       });
     }
   }
@@ -86,32 +107,21 @@ describe('webgpu merge kernels vs float64 reference', () => {
   it('maximum ties go to the first input; a gradient-free input still claims its ties', async () => {
     const x0 = new Float32Array([1, 2, 3, 5, 0]), x1 = new Float32Array([1, 3, 3, 4, 1]);
     const dy = new Float32Array([1, 2, 3, 4, 5]);
-    const plan = planGpuMerge(ctx, 'maximum', [1, 5], [[1, 5], [1, 5]], true);
-    const a = upload(x0), b = upload(x1), y = ctx.buffer(5), g = upload(dy), d0 = ctx.buffer(5), d1 = ctx.buffer(5);
-    const refs = [{ buf: a, off: 0 }, { buf: b, off: 0 }];
-    run(gpuMergeForward(ctx, plan, refs, y));
-    run(gpuMergeBackward(ctx, plan, refs, y, g, [d0, d1]));
-    expect(Array.from(await read(d0, 5))).toEqual([1, 0, 3, 4, 0]);
-    expect(Array.from(await read(d1, 5))).toEqual([0, 2, 0, 0, 5]);
-    run(gpuMergeBackward(ctx, plan, refs, y, g, [undefined, d1]));
-    expect(Array.from(await read(d1, 5))).toEqual([0, 2, 0, 0, 5]);
-    plan.destroy();
-    for (const buf of [a, b, y, g, d0, d1]) buf.destroy();
+    const both = await runGpu(layers.maximum(), [[5], [5]], 1, [x0, x1], dy);
+    expect(Array.from(both.dxs[0]!)).toEqual([1, 0, 3, 4, 0]);
+    expect(Array.from(both.dxs[1]!)).toEqual([0, 2, 0, 0, 5]);
+    const second = await runGpu(layers.maximum(), [[5], [5]], 1, [x0, x1], dy, { needDx: [false, true] });
+    expect(second.dxs[0]).toBeUndefined();
+    expect(Array.from(second.dxs[1]!)).toEqual([0, 2, 0, 0, 5]);
   });
 
-  it('add([x, x]): the same buffer twice', async () => {
+  it('multiply([x, x]): the same buffer twice', async () => {
     const x = randn(12, 5), dy = randn(12, 6);
-    const plan = planGpuMerge(ctx, 'multiply', [3, 4], [[3, 4], [3, 4]], true);
-    const bx = upload(x), y = ctx.buffer(12), g = upload(dy), d0 = ctx.buffer(12), d1 = ctx.buffer(12);
-    const refs = [{ buf: bx, off: 0 }, { buf: bx, off: 0 }];
-    run(gpuMergeForward(ctx, plan, refs, y));
-    run(gpuMergeBackward(ctx, plan, refs, y, g, [d0, d1]));
-    expect(maxRelErr(await read(y, 12), Array.from(x, (v) => v * v))).toBeLessThan(1e-6);
+    const run = await runGpu(layers.multiply(), [[4], [4]], 3, [x, x], dy, { alias: [0, 0] });
+    expect(maxRelErr(run.y, Array.from(x, (v) => v * v))).toBeLessThan(1e-6);
     const want = Array.from(x, (v, i) => v * dy[i]);
-    expect(maxRelErr(await read(d0, 12), want)).toBeLessThan(1e-6);
-    expect(maxRelErr(await read(d1, 12), want)).toBeLessThan(1e-6);
-    plan.destroy();
-    for (const buf of [bx, y, g, d0, d1]) buf.destroy();
+    expect(maxRelErr(run.dxs[0]!, want)).toBeLessThan(1e-6);
+    expect(maxRelErr(run.dxs[1]!, want)).toBeLessThan(1e-6);
   });
 });
 
@@ -129,15 +139,10 @@ describe('webgpu concatenate (block copy) vs float64 reference', () => {
       const xs = full.map((s, i) => randn(size(s), 40 + i));
       const ref = refConcat(full, a, xs);
       const dy = randn(ref.y.length, 50);
-      const plan = gpuConcatPlan(full, a);
-      const bx = xs.map((x) => upload(x)), y = ctx.buffer(ref.y.length), g = upload(dy);
-      const bdx = full.map((s) => ctx.buffer(size(s)));
-      run(concatForward(ctx, plan, bx.map((buf) => ({ buf, off: 0 })), y));
-      run(concatBackward(ctx, plan, g, bdx));
-      expect(Array.from(await read(y, ref.y.length))).toEqual(Array.from(ref.y, Math.fround));
+      const run = await runGpu(layers.concatenate({ axis }), shapes, batch, xs, dy);
+      expect(Array.from(run.y)).toEqual(Array.from(ref.y, Math.fround));
       const dref = refConcatBackward(full, a, dy);
-      for (let i = 0; i < full.length; i++) expect(Array.from(await read(bdx[i], dref[i].length))).toEqual(Array.from(dref[i], Math.fround));
-      for (const b of [...bx, y, g, ...bdx]) b.destroy();
+      for (let i = 0; i < full.length; i++) expect(Array.from(run.dxs[i]!)).toEqual(Array.from(dref[i], Math.fround));
     });
   }
 });

@@ -1,10 +1,8 @@
-import { runtime } from '../backend/runtime.js';
+import type { Buf, ConvPlan, Kernels } from '../backend/kernels.js';
 import { argError, assertPositiveInt, pair } from '../errors.js';
-import { biasGrad } from '../ops/activations.js';
-import { conv2dBackpropFilter, conv2dBackpropInput, conv2dForward, conv2dGeometry, type Conv2DGeometry } from '../ops/conv.js';
-import { convBackwardFused, convForwardFused, planConvSlices, type ConvSlices } from '../ops/conv-fused.js';
+import { conv2dGeometry, type Conv2DGeometry } from '../ops/conv.js';
 import { poolGeometry } from '../ops/pool.js';
-import { activationBackward, activationForward, checkActivation, type ActivationName } from './activation-fns.js';
+import { checkActivation, type ActivationName } from './activation-fns.js';
 import { checkInitializer, initializerJson, type InitializerName } from './initializers.js';
 import { Layer, type BaseLayerArgs, type LayerBuffers, type PlanIO, type StepContext } from './layer.js';
 import type { MaxPooling2D, PoolBuffers } from './pooling.js';
@@ -23,11 +21,11 @@ export interface Conv2DArgs extends BaseLayerArgs {
 }
 
 interface ConvBuffers extends LayerBuffers {
-  g: Conv2DGeometry;
-  /** Per-thread scratch of the direct passes (assembly/conv.ts), when col ≠ x. */
-  slices?: ConvSlices;
-  /** 1×1-style convolutions (col = x itself) use the plain passes and need no scratch. */
-  col: number;
+  /** The backend's plan of this geometry (scratch, thread slices; a fused max pooling). */
+  conv: ConvPlan;
+  /** Where a separate activation pass reads the convolution's output (y itself where the backend works in place). */
+  pre: Buf | undefined;
+  ownsPre: boolean;
 }
 
 /** 2-D convolution over NHWC input with an HWIO kernel [kh, kw, inC, filters], as tfjs.layers.conv2d. */
@@ -93,42 +91,34 @@ export class Conv2D extends Layer {
     return w;
   }
 
-  plan(batch: number, training: boolean, io: PlanIO): ConvBuffers {
+  plan(k: Kernels, batch: number, training: boolean, io: PlanIO): ConvBuffers {
     const g = this.geometry(batch, this.inShape);
     const pool = this.pooledBy && (this.activation === 'relu' || this.activation === 'linear')
       ? poolGeometry(this.pooledBy.name, [batch, g.outH, g.outW, g.outC], this.pooledBy.poolSize, this.pooledBy.strides, this.pooledBy.padding)
       : undefined;
-    const slices = g.colIsInput ? undefined : planConvSlices(g, training, pool);
-    return { y: io.y, dx: io.dx, g, slices, col: 0, free: () => slices?.free() };
+    const conv = k.convPlan(g, training, pool);
+    // ReLU runs in the passes' epilogue; other activations are a pass of their own over the output.
+    const separate = this.activation !== 'relu' && this.activation !== 'linear';
+    const ownsPre = separate && !k.inPlace;
+    const pre = ownsPre ? k.alloc(g.M * g.outC, `${this.name}/pre`) : io.y;
+    return { y: io.y, dx: io.dx, conv, pre, ownsPre, free: () => { conv.free(); if (ownsPre) k.free(pre!); } };
   }
 
-  forward(ctx: StepContext, buf: LayerBuffers, x: number): void {
-    const { g, slices } = buf as ConvBuffers;
-    const w = ctx.params + this.weights[0].offset * 4;
-    const bias = this.useBias ? ctx.params + this.weights[1].offset * 4 : 0;
-    const relu = this.activation === 'relu';
-    if (slices) convForwardFused(g, slices, x, w, bias, buf.y, relu);
-    else conv2dForward(g, x, w, bias, buf.y, 0, relu);
-    if (this.activation !== 'relu' && this.activation !== 'linear') {
-      activationForward(this.activation, g.M, this.filters, buf.y, buf.y);
-    }
+  forward(ctx: StepContext, buf: LayerBuffers, x: Buf): void {
+    const { conv, pre } = buf as ConvBuffers;
+    const k = ctx.k;
+    const bias = this.useBias ? this.param(ctx, 1) : undefined;
+    k.convForward(conv, x, this.param(ctx, 0), bias, pre!, this.activation === 'relu');
+    if (this.activation !== 'relu' && this.activation !== 'linear') k.activation(this.activation, conv.g.M, this.filters, pre!, buf.y!);
   }
 
-  backward(ctx: StepContext, buf: LayerBuffers, x: number, dy: number): void {
-    const { g, slices } = buf as ConvBuffers;
+  backward(ctx: StepContext, buf: LayerBuffers, x: Buf, dy: Buf): void {
+    const { conv } = buf as ConvBuffers;
+    const k = ctx.k;
     const relu = this.activation === 'relu';
-    // ReLU's mask is applied inside the fused pass; other activations here.
-    if (!relu || !slices) activationBackward(this.activation, g.M, this.filters, buf.y, dy, dy);
-    const w = ctx.params + this.weights[0].offset * 4;
-    const dw = ctx.grads + this.weights[0].offset * 4;
-    const db = this.useBias ? ctx.grads + this.weights[1].offset * 4 : 0;
-    if (slices) {
-      convBackwardFused(g, slices, x, w, buf.y, dy, relu, buf.dx, dw, db);
-      return;
-    }
-    conv2dBackpropFilter(g, x, dy, dw, 0, false, true);
-    if (db) biasGrad(g.M, this.filters, dy, db);
-    if (buf.dx) conv2dBackpropInput(g, dy, w, buf.dx, 0);
+    // ReLU's mask is applied by the convolution's backward (inside the wasm passes); others here.
+    if (!relu && this.activation !== 'linear') k.activationBackward(this.activation, conv.g.M, this.filters, buf.y!, dy);
+    k.convBackward(conv, x, this.param(ctx, 0), buf.y!, dy, relu, buf.dx, this.grad(ctx, 0), this.useBias ? this.grad(ctx, 1) : undefined);
   }
 
   /** @internal Whether a max pooling after this layer can run inside its passes (see src/model/fusion.ts). */
@@ -138,26 +128,23 @@ export class Conv2D extends Layer {
 
   /** @internal Whether this plan fuses the following max pooling (forwardPooled / backwardPooled). */
   fusesPool(buf: LayerBuffers): boolean {
-    return !!(buf as ConvBuffers).slices?.pooled;
+    return (buf as ConvBuffers).conv.pooled;
   }
 
   /** @internal Forward of this layer and the following max pooling: writes the pool's y (and argmax when training). */
-  forwardPooled(ctx: StepContext, buf: LayerBuffers, x: number, poolBuf: LayerBuffers): void {
-    const { g, slices } = buf as ConvBuffers;
+  forwardPooled(ctx: StepContext, buf: LayerBuffers, x: Buf, poolBuf: LayerBuffers): void {
+    const { conv } = buf as ConvBuffers;
     const pb = poolBuf as PoolBuffers;
-    const w = ctx.params + this.weights[0].offset * 4;
-    const bias = this.useBias ? ctx.params + this.weights[1].offset * 4 : 0;
-    convForwardFused(g, slices!, x, w, bias, buf.y, this.activation === 'relu', { y: pb.y, argmax: ctx.training ? pb.argmax : 0 });
+    const bias = this.useBias ? this.param(ctx, 1) : undefined;
+    ctx.k.convForward(conv, x, this.param(ctx, 0), bias, 0, this.activation === 'relu', { y: pb.y!, argmax: ctx.training ? pb.argmax : undefined });
   }
 
   /** @internal Backward of the max pooling and this layer, from dyPooled (the gradient of the pool's output). */
-  backwardPooled(ctx: StepContext, buf: LayerBuffers, x: number, dyPooled: number, poolBuf: LayerBuffers): void {
-    const { g, slices } = buf as ConvBuffers;
+  backwardPooled(ctx: StepContext, buf: LayerBuffers, x: Buf, dyPooled: Buf, poolBuf: LayerBuffers): void {
+    const { conv } = buf as ConvBuffers;
     const pb = poolBuf as PoolBuffers;
-    const w = ctx.params + this.weights[0].offset * 4;
-    const dw = ctx.grads + this.weights[0].offset * 4;
-    const db = this.useBias ? ctx.grads + this.weights[1].offset * 4 : 0;
-    convBackwardFused(g, slices!, x, w, buf.y, dyPooled, this.activation === 'relu', buf.dx, dw, db, { y: pb.y, argmax: pb.argmax });
+    ctx.k.convBackward(conv, x, this.param(ctx, 0), 0, dyPooled, this.activation === 'relu', buf.dx, this.grad(ctx, 0),
+      this.useBias ? this.grad(ctx, 1) : undefined, { y: pb.y!, argmax: pb.argmax! });
   }
 
   override getConfig(): Record<string, unknown> {

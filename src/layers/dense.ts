@@ -1,9 +1,13 @@
+import type { Buf, Kernels } from '../backend/kernels.js';
 import { argError, assertPositiveInt } from '../errors.js';
-import { biasGrad } from '../ops/activations.js';
-import { gemm } from '../ops/matmul.js';
-import { activationBackward, activationForward, checkActivation, type ActivationName } from './activation-fns.js';
+import { checkActivation, type ActivationName } from './activation-fns.js';
 import { checkInitializer, initializerJson, type InitializerName } from './initializers.js';
-import { Layer, noExtras, sizeOfShape, type BaseLayerArgs, type LayerBuffers, type PlanIO, type StepContext } from './layer.js';
+import { Layer, sizeOfShape, type BaseLayerArgs, type LayerBuffers, type PlanIO, type StepContext } from './layer.js';
+
+interface DenseBuffers extends LayerBuffers {
+  /** Where a separate activation pass reads the GEMM's output (y itself where the backend works in place). */
+  pre: Buf | undefined;
+}
 
 export interface DenseArgs extends BaseLayerArgs {
   units: number;
@@ -49,32 +53,36 @@ export class Dense extends Layer {
     return sizeOfShape(this.inShape.slice(0, -1));
   }
 
-  plan(_batch: number, _training: boolean, io: PlanIO): LayerBuffers {
-    return noExtras(io);
+  plan(k: Kernels, batch: number, _training: boolean, io: PlanIO): DenseBuffers {
+    // ReLU runs in the GEMM's epilogue; other activations are a pass of their own over the output.
+    const separate = this.activation !== 'relu' && this.activation !== 'linear';
+    const ownsPre = separate && !k.inPlace;
+    const pre = ownsPre ? k.alloc(batch * sizeOfShape(this.outShape), `${this.name}/pre`) : io.y;
+    return { y: io.y, dx: io.dx, pre, free: () => { if (ownsPre) k.free(pre!); } };
   }
 
   /** With `fusedSoftmax`, the model's loss applies the softmax: this layer then outputs logits. */
   fusedSoftmax = false;
 
-  forward(ctx: StepContext, buf: LayerBuffers, x: number): void {
-    const m = ctx.batch * this.rowsPer(), k = this.inShape[this.inShape.length - 1];
-    const w = ctx.params + this.weights[0].offset * 4;
-    const bias = this.useBias ? ctx.params + this.weights[1].offset * 4 : 0;
-    gemm(m, this.units, k, x, false, w, false, buf.y, { bias, relu: this.activation === 'relu' });
-    if (this.activation !== 'relu' && this.activation !== 'linear' && !(this.fusedSoftmax && ctx.logits)) {
-      activationForward(this.activation, m, this.units, buf.y, buf.y);
-    }
+  forward(ctx: StepContext, buf: LayerBuffers, x: Buf): void {
+    const { pre } = buf as DenseBuffers;
+    const m = ctx.batch * this.rowsPer(), kd = this.inShape[this.inShape.length - 1];
+    const logits = this.fusedSoftmax && ctx.logits;
+    const act = this.activation === 'relu' || this.activation === 'linear' || logits ? 'linear' : this.activation;
+    const bias = this.useBias ? this.param(ctx, 1) : undefined;
+    // Logits wanted and no separate pass: the GEMM writes y directly.
+    const out = act === 'linear' ? buf.y! : pre!;
+    ctx.k.gemm(m, this.units, kd, x, false, this.param(ctx, 0), false, out, { bias, relu: this.activation === 'relu' });
+    if (act !== 'linear') ctx.k.activation(act, m, this.units, pre!, buf.y!);
   }
 
-  backward(ctx: StepContext, buf: LayerBuffers, x: number, dy: number): void {
-    const m = ctx.batch * this.rowsPer(), k = this.inShape[this.inShape.length - 1];
-    if (!(this.fusedSoftmax && this.activation === 'softmax')) activationBackward(this.activation, m, this.units, buf.y, dy, dy);
-    const w = ctx.params + this.weights[0].offset * 4;
-    gemm(k, this.units, m, x, true, dy, false, ctx.grads + this.weights[0].offset * 4);
-    if (this.useBias) {
-      biasGrad(m, this.units, dy, ctx.grads + this.weights[1].offset * 4);
-    }
-    if (buf.dx) gemm(m, k, this.units, dy, false, w, true, buf.dx);
+  backward(ctx: StepContext, buf: LayerBuffers, x: Buf, dy: Buf): void {
+    const k = ctx.k;
+    const m = ctx.batch * this.rowsPer(), kd = this.inShape[this.inShape.length - 1];
+    if (!(this.fusedSoftmax && this.activation === 'softmax') && this.activation !== 'linear') k.activationBackward(this.activation, m, this.units, buf.y!, dy);
+    k.gemm(kd, this.units, m, x, true, dy, false, this.grad(ctx, 0));
+    if (this.useBias) k.biasGrad(m, this.units, dy, this.grad(ctx, 1));
+    if (buf.dx !== undefined) k.gemm(m, kd, this.units, dy, false, this.param(ctx, 0), true, buf.dx);
   }
 
   override getConfig(): Record<string, unknown> {

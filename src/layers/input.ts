@@ -1,6 +1,7 @@
 // sc.input(): the start of a functional graph. An InputLayer has one node with no inputs; its
 // output is the symbolic tensor layers are applied to. In a model it is where the examples go.
 
+import type { Kernels } from '../backend/kernels.js';
 import { argError } from '../errors.js';
 import { Layer, LayerNode, noExtras, type BaseLayerArgs, type LayerBuffers, type PlanIO, type SymbolicTensor } from './layer.js';
 
@@ -42,7 +43,7 @@ export class InputLayer extends Layer {
   override buildFrom(): void {
     throw new Error(`${this.name}: an InputLayer is not applied to tensors; use its output (sc.input() returns it)`);
   }
-  plan(_batch: number, _training: boolean, io: PlanIO): LayerBuffers {
+  plan(_k: Kernels, _batch: number, _training: boolean, io: PlanIO): LayerBuffers {
     return noExtras(io);
   }
   forward(): void {}

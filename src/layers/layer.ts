@@ -1,13 +1,15 @@
 // The layer contract the model's program drives. Shapes exclude the batch dimension.
 // A layer describes its computation once: the planner (src/model/planner.ts) gives every
 // application of it (a graph node) its output and input-gradient buffers, `plan()` allocates what
-// else that node needs per batch size (scratch, argmax, masks), and forward/backward only read
-// and write heap addresses. Applying a layer to symbolic tensors (`apply`) records a node of the
+// else that node needs per batch size (scratch, argmax, masks), and forward/backward compute only
+// through the backend's kernels (ctx.k, src/backend/kernels.ts) over its buffers, so the same
+// layer code runs on wasm and records on WebGPU. Applying a layer to symbolic tensors (`apply`) records a node of the
 // graph a functional model is made of; applying it again shares its weights.
 
 import { argError } from '../errors.js';
 import type { InitializerName } from './initializers.js';
 import { Tensor } from '../tensor.js';
+import type { Buf, Kernels } from '../backend/kernels.js';
 
 export interface WeightSpec {
   /** Keras name within the layer: 'kernel' or 'bias'. */
@@ -18,12 +20,14 @@ export interface WeightSpec {
   offset: number;
 }
 
-/** Addresses the model gives every layer call. */
+/** What the program gives every layer call: the backend's kernels and the flat weight buffers. */
 export interface StepContext {
-  /** Byte address of the flat parameter buffer. */
-  params: number;
-  /** Byte address of the flat gradient buffer (same layout as params). */
-  grads: number;
+  /** The backend's kernels (src/backend/kernels.ts): layers compute only through them. */
+  k: Kernels;
+  /** The flat parameter buffer. */
+  params: Buf;
+  /** The flat gradient buffer (same layout as params). */
+  grads: Buf;
   batch: number;
   /** Dropout is active. */
   training: boolean;
@@ -32,19 +36,19 @@ export interface StepContext {
 }
 
 export interface LayerBuffers {
-  /** Output activations [batch, ...outShape] (given by the planner). */
-  y: number;
-  /** Gradient w.r.t. the input [batch, ...inShape] (given by the planner), 0 when not needed. */
-  dx: number;
+  /** Output activations [batch, ...outShape] (given by the planner; undefined when a fused step writes none). */
+  y: Buf | undefined;
+  /** Gradient w.r.t. the input [batch, ...inShape] (given by the planner), undefined when not needed. */
+  dx: Buf | undefined;
   /** Frees what plan() allocated itself (never y or dx). */
   free(): void;
 }
 
 /** The buffers the planner hands a node: its output and, when training needs it, its input gradient. */
 export interface PlanIO {
-  y: number;
-  /** 0: no input gradient is needed (the input is a model input). */
-  dx: number;
+  y: Buf | undefined;
+  /** undefined: no input gradient is needed (the input is a model input). */
+  dx: Buf | undefined;
 }
 
 /** Extras of a buffer set that holds no more than y and dx. */
@@ -185,11 +189,19 @@ export abstract class Layer {
   }
 
   /** Allocates what this layer's node needs per batch size besides io (scratch, argmax, masks). */
-  abstract plan(batch: number, training: boolean, io: PlanIO): LayerBuffers;
+  abstract plan(k: Kernels, batch: number, training: boolean, io: PlanIO): LayerBuffers;
   /** y ← f(x). */
-  abstract forward(ctx: StepContext, buf: LayerBuffers, x: number): void;
+  abstract forward(ctx: StepContext, buf: LayerBuffers, x: Buf): void;
   /** Weight gradients (overwritten) and, if buf.dx, dx ← ∂L/∂x. May clobber dy. */
-  abstract backward(ctx: StepContext, buf: LayerBuffers, x: number, dy: number): void;
+  abstract backward(ctx: StepContext, buf: LayerBuffers, x: Buf, dy: Buf): void;
+
+  /** Weight i of this layer in the context's parameter buffer, and its gradient. */
+  protected param(ctx: StepContext, i: number): Buf {
+    return ctx.k.at(ctx.params, this.weights[i].offset);
+  }
+  protected grad(ctx: StepContext, i: number): Buf {
+    return ctx.k.at(ctx.grads, this.weights[i].offset);
+  }
 
   /** Keras/tfjs config (snake_case), for model.json. */
   getConfig(): Record<string, unknown> {

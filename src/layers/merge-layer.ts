@@ -2,15 +2,16 @@
 // node one output buffer and one input-gradient buffer per input (0 where none is needed), and
 // calls forwardMerge / backwardMerge with the inputs' addresses in the order they were applied.
 
+import type { Buf, Kernels } from '../backend/kernels.js';
 import { Layer, type LayerBuffers, type PlanIO, type StepContext } from './layer.js';
 
 export interface MergeIO extends PlanIO {
-  /** Gradient buffer per input ([batch, ...inShapes[i]]), 0 where the input needs none. */
-  dxs: number[];
+  /** Gradient buffer per input ([batch, ...inShapes[i]]), undefined where the input needs none. */
+  dxs: (Buf | undefined)[];
 }
 
 export interface MergeBuffers extends LayerBuffers {
-  dxs: number[];
+  dxs: (Buf | undefined)[];
 }
 
 export abstract class MergeLayer extends Layer {
@@ -42,11 +43,11 @@ export abstract class MergeLayer extends Layer {
     }
   }
 
-  abstract planMerge(batch: number, training: boolean, io: MergeIO): MergeBuffers;
+  abstract planMerge(k: Kernels, batch: number, training: boolean, io: MergeIO): MergeBuffers;
   /** y ← merge(xs). */
-  abstract forwardMerge(ctx: StepContext, buf: MergeBuffers, xs: number[]): void;
-  /** Overwrites every nonzero buf.dxs[i] with ∂L/∂xs[i] (broadcast inputs: summed over the broadcast axes). May clobber dy. */
-  abstract backwardMerge(ctx: StepContext, buf: MergeBuffers, xs: number[], dy: number): void;
+  abstract forwardMerge(ctx: StepContext, buf: MergeBuffers, xs: Buf[]): void;
+  /** Overwrites every defined buf.dxs[i] with ∂L/∂xs[i] (broadcast inputs: summed over the broadcast axes). May clobber dy. */
+  abstract backwardMerge(ctx: StepContext, buf: MergeBuffers, xs: Buf[], dy: Buf): void;
 
   plan(): LayerBuffers {
     throw new Error(`${this.name}: internal error: a merge layer is planned with planMerge`);

@@ -6,12 +6,9 @@
 // output's gradient to the FIRST input holding the max/min (ties go to the earliest input, as
 // tfjs' maximum gradient, which routes to a where a >= b); a NaN input holds a NaN output.
 
-import { runtime } from '../backend/runtime.js';
+import type { BroadcastPlan, Buf, Kernels } from '../backend/kernels.js';
 import { argError } from '../errors.js';
-import {
-  broadcastBinary, broadcastReduce, broadcastShapes, concatBackward, concatForward, freeGeom, planBroadcast, planConcat,
-  routeGrad, scaleSlices, type BroadcastGeom, type MergeOp,
-} from '../ops/merge.js';
+import { broadcastShapes, planConcat, type MergeOp } from '../ops/merge.js';
 import { sizeOfShape, type BaseLayerArgs, type StepContext } from './layer.js';
 import { MergeLayer, type MergeBuffers, type MergeIO } from './merge-layer.js';
 
@@ -21,7 +18,7 @@ type Kind = 'add' | 'subtract' | 'multiply' | 'average' | 'maximum' | 'minimum';
 
 interface Step {
   op: MergeOp;
-  geom: BroadcastGeom;
+  geom: BroadcastPlan;
   /** Input index of operand a, or -1: the output y itself. */
   a: number;
   b: number;
@@ -31,11 +28,11 @@ interface Step {
 interface ElementwiseBuffers extends MergeBuffers {
   steps: Step[];
   /** Per input: geometry of (output ← input) for the gradient reduction and max/min routing. */
-  reduce: BroadcastGeom[];
+  reduce: BroadcastPlan[];
   /** Per input: geometry of (output ← output, input) for multiply's products. */
-  chain: BroadcastGeom[];
-  /** Output-sized scratch (multiply, maximum, minimum with broadcast or gradient-free inputs), or 0. */
-  scratch: number;
+  chain: BroadcastPlan[];
+  /** Output-sized scratch (multiply, maximum, minimum with broadcast or gradient-free inputs). */
+  scratch: Buf | undefined;
 }
 
 abstract class ElementwiseMerge extends MergeLayer {
@@ -49,51 +46,54 @@ abstract class ElementwiseMerge extends MergeLayer {
     return out;
   }
 
-  planMerge(batch: number, training: boolean, io: MergeIO): ElementwiseBuffers {
+  planMerge(k: Kernels, batch: number, training: boolean, io: MergeIO): ElementwiseBuffers {
     const out = [batch, ...this.outShape];
     // A lower-rank input gains size-1 axes right after the batch (Keras expands dims at axis 1).
     const ins = this.inputShapes.map((s) => [batch, ...new Array<number>(this.outShape.length - s.length).fill(1), ...s]);
     const n = ins.length;
-    const geoms: BroadcastGeom[] = [];
+    const geoms: BroadcastPlan[] = [];
     const geom = (o: number[], a: number[], b?: number[]) => {
-      const g = planBroadcast(o, a, b);
+      const g = k.broadcastPlan(o, a, b);
       geoms.push(g);
       return g;
     };
     const op: MergeOp = this.kind === 'add' || this.kind === 'average' ? 'add'
       : this.kind === 'subtract' ? 'sub' : this.kind === 'multiply' ? 'mul' : this.kind === 'maximum' ? 'max' : 'min';
     const steps: Step[] = [{ op, geom: geom(out, ins[0], ins[1]), a: 0, b: 1, accumulate: false }];
-    let k = 2;
+    let i = 2;
     // Sums take inputs in pairs (y += x_k + x_{k+1}): half the passes over y.
     if (op === 'add') {
-      for (; k + 1 < n; k += 2) steps.push({ op, geom: geom(out, ins[k], ins[k + 1]), a: k, b: k + 1, accumulate: true });
+      for (; i + 1 < n; i += 2) steps.push({ op, geom: geom(out, ins[i], ins[i + 1]), a: i, b: i + 1, accumulate: true });
     }
-    for (; k < n; k++) steps.push({ op, geom: geom(out, out, ins[k]), a: -1, b: k, accumulate: false });
-    const reduce: BroadcastGeom[] = [], chain: BroadcastGeom[] = [];
-    let scratch = 0;
+    for (; i < n; i++) steps.push({ op, geom: geom(out, out, ins[i]), a: -1, b: i, accumulate: false });
+    const reduce: BroadcastPlan[] = [], chain: BroadcastPlan[] = [];
+    let scratch: Buf | undefined;
     if (training) {
-      for (let i = 0; i < n; i++) reduce.push(geom(out, ins[i]));
+      for (let j = 0; j < n; j++) reduce.push(geom(out, ins[j]));
       const routed = this.kind === 'maximum' || this.kind === 'minimum';
-      if (this.kind === 'multiply') for (let i = 0; i < n; i++) chain.push(geom(out, out, ins[i]));
-      const needsScratch = (this.kind === 'multiply' && reduce.some((g, i) => io.dxs[i] && !g.aFull))
-        || (routed && reduce.some((g, i) => !io.dxs[i] || !g.aFull));
-      if (needsScratch) scratch = runtime().heap.alloc(sizeOfShape(out) * 4);
+      if (this.kind === 'multiply') for (let j = 0; j < n; j++) chain.push(geom(out, out, ins[j]));
+      const needsScratch = (this.kind === 'multiply' && reduce.some((g, j) => io.dxs[j] !== undefined && !g.aFull))
+        || (routed && reduce.some((g, j) => io.dxs[j] === undefined || !g.aFull));
+      if (needsScratch) scratch = k.alloc(sizeOfShape(out), `${this.name}/scratch`);
     }
     const free = () => {
-      for (const g of geoms) freeGeom(g);
-      if (scratch) runtime().heap.free(scratch);
+      for (const g of geoms) g.free();
+      if (scratch !== undefined) k.free(scratch);
     };
-    return { y: io.y, dx: 0, dxs: io.dxs, free, steps, reduce, chain, scratch };
+    return { y: io.y, dx: undefined, dxs: io.dxs, free, steps, reduce, chain, scratch };
   }
 
-  forwardMerge(_ctx: StepContext, buf: MergeBuffers, xs: number[]): void {
+  forwardMerge(ctx: StepContext, buf: MergeBuffers, xs: Buf[]): void {
     const b = buf as ElementwiseBuffers;
-    for (const s of b.steps) broadcastBinary(s.op, s.geom, s.a < 0 ? b.y : xs[s.a], xs[s.b], b.y, s.accumulate);
-    if (this.kind === 'average') scaleSlices(b.steps[0].geom.size, 1 / xs.length, b.y, b.y);
+    const last = b.steps.length - 1;
+    // Average: the last pass also scales by 1/n.
+    b.steps.forEach((s, i) => ctx.k.broadcastBinary(s.op, s.geom, s.a < 0 ? 'y' : xs[s.a], xs[s.b], b.y!, s.accumulate,
+      this.kind === 'average' && i === last ? 1 / xs.length : 1));
   }
 
-  backwardMerge(_ctx: StepContext, buf: MergeBuffers, xs: number[], dy: number): void {
+  backwardMerge(ctx: StepContext, buf: MergeBuffers, xs: Buf[], dy: Buf): void {
     const b = buf as ElementwiseBuffers;
+    const k = ctx.k;
     const n = xs.length;
     const dxs = b.dxs;
     switch (this.kind) {
@@ -101,35 +101,37 @@ abstract class ElementwiseMerge extends MergeLayer {
       case 'subtract':
       case 'average':
         for (let i = 0; i < n; i++) {
-          if (!dxs[i]) continue;
+          if (dxs[i] === undefined) continue;
           const scale = this.kind === 'average' ? 1 / n : this.kind === 'subtract' && i === 1 ? -1 : 1;
-          broadcastReduce(b.reduce[i], dy, dxs[i], scale);
+          k.broadcastReduce(b.reduce[i], dy, dxs[i]!, scale);
         }
         return;
       case 'multiply':
         for (let i = 0; i < n; i++) {
-          if (!dxs[i]) continue;
+          const dx = dxs[i];
+          if (dx === undefined) continue;
           // t = dy · Π_{j≠i} x_j, written straight into dx_i when x_i is not broadcast.
-          const t = b.reduce[i].aFull ? dxs[i] : b.scratch;
-          let src = dy;
+          const t = b.reduce[i].aFull ? dx : b.scratch!;
+          let first = true;
           for (let j = 0; j < n; j++) {
             if (j === i) continue;
-            broadcastBinary('mul', b.chain[j], src, xs[j], t);
-            src = t;
+            k.broadcastBinary('mul', b.chain[j], first ? dy : 'y', xs[j], t);
+            first = false;
           }
-          if (t !== dxs[i]) broadcastReduce(b.reduce[i], t, dxs[i]);
+          if (t !== dx) k.broadcastReduce(b.reduce[i], t, dx);
         }
         return;
       case 'maximum':
       case 'minimum': {
         // r = dy: each input in order claims the gradient where it holds the output (first wins ties).
         let last = -1;
-        for (let i = 0; i < n; i++) if (dxs[i]) last = i;
+        for (let i = 0; i < n; i++) if (dxs[i] !== undefined) last = i;
         for (let i = 0; i <= last; i++) {
-          const direct = dxs[i] && b.reduce[i].aFull;
-          const g = direct ? dxs[i] : b.scratch;
-          routeGrad(b.reduce[i], xs[i], b.y, dy, g);
-          if (dxs[i] && !direct) broadcastReduce(b.reduce[i], g, dxs[i]);
+          const dx = dxs[i];
+          const direct = dx !== undefined && b.reduce[i].aFull;
+          const g = direct ? dx : b.scratch!;
+          k.routeGrad(b.reduce[i], xs[i], b.y!, dy, g);
+          if (dx !== undefined && !direct) k.broadcastReduce(b.reduce[i], g, dx);
         }
       }
     }
@@ -235,18 +237,23 @@ export class Concatenate extends MergeLayer {
     return out;
   }
 
-  planMerge(batch: number, _training: boolean, io: MergeIO): ConcatBuffers {
+  planMerge(_k: Kernels, batch: number, _training: boolean, io: MergeIO): ConcatBuffers {
     const full = this.inputShapes.map((s) => [batch, ...s]);
     const plan = planConcat(full, this.fullAxis(full[0].length, this.inputShapes));
-    return { y: io.y, dx: 0, dxs: io.dxs, free: () => {}, plan };
+    return { y: io.y, dx: undefined, dxs: io.dxs, free: () => {}, plan };
   }
 
-  forwardMerge(_ctx: StepContext, buf: MergeBuffers, xs: number[]): void {
-    concatForward((buf as ConcatBuffers).plan, xs, buf.y);
+  /** Each input's block goes to its offset within every output block (and back for the gradients). */
+  forwardMerge(ctx: StepContext, buf: MergeBuffers, xs: Buf[]): void {
+    const p = (buf as ConcatBuffers).plan;
+    xs.forEach((x, i) => ctx.k.blockCopy(p.outer, p.blocks[i], x, p.blocks[i], ctx.k.at(buf.y!, p.offsets[i]), p.outBlock));
   }
 
-  backwardMerge(_ctx: StepContext, buf: MergeBuffers, _xs: number[], dy: number): void {
-    concatBackward((buf as ConcatBuffers).plan, dy, buf.dxs);
+  backwardMerge(ctx: StepContext, buf: MergeBuffers, _xs: Buf[], dy: Buf): void {
+    const p = (buf as ConcatBuffers).plan;
+    buf.dxs.forEach((dx, i) => {
+      if (dx !== undefined) ctx.k.blockCopy(p.outer, p.blocks[i], ctx.k.at(dy, p.offsets[i]), p.outBlock, dx, p.blocks[i]);
+    });
   }
 
   override getConfig(): Record<string, unknown> {

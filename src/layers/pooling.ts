@@ -1,6 +1,6 @@
-import { runtime } from '../backend/runtime.js';
+import type { Buf, Kernels } from '../backend/kernels.js';
 import { argError, pair } from '../errors.js';
-import { avgPoolBackward, avgPoolForward, maxPoolBackward, maxPoolForward, poolGeometry } from '../ops/pool.js';
+import { poolGeometry } from '../ops/pool.js';
 import { Layer, sizeOfShape, type BaseLayerArgs, type LayerBuffers, type PlanIO, type StepContext } from './layer.js';
 
 export interface Pooling2DArgs extends BaseLayerArgs {
@@ -13,8 +13,8 @@ export interface Pooling2DArgs extends BaseLayerArgs {
 type PoolGeometry = ReturnType<typeof poolGeometry>;
 export interface PoolBuffers extends LayerBuffers {
   g: PoolGeometry;
-  /** Max pooling: the winning input index per output element, recorded by the forward. */
-  argmax: number;
+  /** Max pooling while training: the winning input index per output element, recorded by the forward. */
+  argmax: Buf | undefined;
 }
 
 abstract class Pooling2D extends Layer {
@@ -50,12 +50,11 @@ abstract class Pooling2D extends Layer {
     return [g.outH, g.outW, inShape[2]];
   }
 
-  plan(batch: number, training: boolean, io: PlanIO): PoolBuffers {
-    const heap = runtime().heap;
+  plan(k: Kernels, batch: number, training: boolean, io: PlanIO): PoolBuffers {
     const g = this.geometry(batch, this.inShape);
     // Max pooling records the winning input per output while training (backward routes through it).
-    const argmax = this.className === 'MaxPooling2D' && training ? heap.alloc(batch * sizeOfShape(this.outShape) * 4) : 0;
-    return { y: io.y, dx: io.dx, g, argmax, free: () => { if (argmax) heap.free(argmax); } };
+    const argmax = this.className === 'MaxPooling2D' && training ? k.alloc(batch * sizeOfShape(this.outShape), `${this.name}/argmax`) : undefined;
+    return { y: io.y, dx: io.dx, g, argmax, free: () => { if (argmax !== undefined) k.free(argmax); } };
   }
 
   override getConfig(): Record<string, unknown> {
@@ -68,14 +67,14 @@ export class MaxPooling2D extends Pooling2D {
   constructor(args: Pooling2DArgs = {}) {
     super('max_pooling2d', args);
   }
-  forward(ctx: StepContext, buf: LayerBuffers, x: number): void {
+  forward(ctx: StepContext, buf: LayerBuffers, x: Buf): void {
     const b = buf as PoolBuffers;
     // Inference needs no argmax: skipping the index stores saves a third of the pass.
-    maxPoolForward(b.g, x, b.y, ctx.training ? b.argmax : 0);
+    ctx.k.maxPoolForward(b.g, x, b.y!, ctx.training ? b.argmax : undefined);
   }
-  backward(_ctx: StepContext, buf: LayerBuffers, _x: number, dy: number): void {
+  backward(ctx: StepContext, buf: LayerBuffers, _x: Buf, dy: Buf): void {
     const b = buf as PoolBuffers;
-    if (b.dx) maxPoolBackward(b.g, dy, b.argmax, b.dx);
+    if (b.dx !== undefined) ctx.k.maxPoolBackward(b.g, dy, b.argmax!, b.dx);
   }
 }
 
@@ -84,12 +83,12 @@ export class AveragePooling2D extends Pooling2D {
   constructor(args: Pooling2DArgs = {}) {
     super('average_pooling2d', args);
   }
-  forward(_ctx: StepContext, buf: LayerBuffers, x: number): void {
+  forward(ctx: StepContext, buf: LayerBuffers, x: Buf): void {
     const b = buf as PoolBuffers;
-    avgPoolForward(b.g, x, b.y);
+    ctx.k.avgPoolForward(b.g, x, b.y!);
   }
-  backward(_ctx: StepContext, buf: LayerBuffers, _x: number, dy: number): void {
+  backward(ctx: StepContext, buf: LayerBuffers, _x: Buf, dy: Buf): void {
     const b = buf as PoolBuffers;
-    if (b.dx) avgPoolBackward(b.g, dy, b.dx);
+    if (b.dx !== undefined) ctx.k.avgPoolBackward(b.g, dy, b.dx);
   }
 }

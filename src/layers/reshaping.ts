@@ -1,10 +1,10 @@
 // Layers that move no numbers: flatten (NHWC is already row-major, so it is a view) and the
 // standalone activation / dropout layers.
 
-import { runtime } from '../backend/runtime.js';
+import type { Buf, Kernels } from '../backend/kernels.js';
 import { argError } from '../errors.js';
 import type { Rng } from '../data/batches.js';
-import { ACTIVATIONS, activationBackward, activationForward, checkActivation, type ActivationName } from './activation-fns.js';
+import { ACTIVATIONS, checkActivation, type ActivationName } from './activation-fns.js';
 import { Layer, noExtras, sizeOfShape, type BaseLayerArgs, type LayerBuffers, type PlanIO, type StepContext } from './layer.js';
 
 export class Flatten extends Layer {
@@ -16,7 +16,7 @@ export class Flatten extends Layer {
     return [sizeOfShape(inShape)];
   }
   override readonly outputIsInput = true;
-  plan(_batch: number, _training: boolean, io: PlanIO): LayerBuffers {
+  plan(_k: Kernels, _batch: number, _training: boolean, io: PlanIO): LayerBuffers {
     return noExtras(io);
   }
   forward(): void {}
@@ -44,25 +44,24 @@ export class Activation extends Layer {
     return [batch * sizeOfShape(this.inShape.slice(0, -1)), this.inShape[this.inShape.length - 1]];
   }
   override readonly dxInPlace = true;
-  plan(_batch: number, _training: boolean, io: PlanIO): LayerBuffers {
+  plan(_k: Kernels, _batch: number, _training: boolean, io: PlanIO): LayerBuffers {
     return noExtras(io);
   }
-  forward(ctx: StepContext, buf: LayerBuffers, x: number): void {
+  forward(ctx: StepContext, buf: LayerBuffers, x: Buf): void {
     const [r, c] = this.rows(ctx.batch);
-    if (this.fusedSoftmax && ctx.logits) activationForward('linear', r, c, x, buf.y);
-    else activationForward(this.activation, r, c, x, buf.y);
+    ctx.k.activation(this.fusedSoftmax && ctx.logits ? 'linear' : this.activation, r, c, x, buf.y!);
   }
-  backward(ctx: StepContext, buf: LayerBuffers, _x: number, dy: number): void {
-    if (this.fusedSoftmax) return;
+  backward(ctx: StepContext, buf: LayerBuffers, _x: Buf, dy: Buf): void {
+    if (this.fusedSoftmax || this.activation === 'linear') return;
     const [r, c] = this.rows(ctx.batch);
-    activationBackward(this.activation, r, c, buf.y, dy, dy);
+    ctx.k.activationBackward(this.activation, r, c, buf.y!, dy);
   }
   override getConfig(): Record<string, unknown> {
     return { ...super.getConfig(), activation: this.activation };
   }
 }
 
-interface DropoutBuffers extends LayerBuffers { mask: number }
+interface DropoutBuffers extends LayerBuffers { mask: Buf | undefined }
 
 export class Dropout extends Layer {
   readonly className = 'Dropout';
@@ -79,37 +78,32 @@ export class Dropout extends Layer {
     return inShape.slice();
   }
   override readonly dxInPlace = true;
-  plan(batch: number, training: boolean, io: PlanIO): DropoutBuffers {
-    const heap = runtime().heap;
-    const mask = training && this.rate > 0 ? heap.alloc(batch * sizeOfShape(this.inShape) * 4) : 0;
-    return { y: io.y, mask, dx: io.dx, free: () => { if (mask) heap.free(mask); } };
+  plan(k: Kernels, batch: number, training: boolean, io: PlanIO): DropoutBuffers {
+    const mask = training && this.rate > 0 ? k.alloc(batch * sizeOfShape(this.inShape), `${this.name}/mask`) : undefined;
+    return { y: io.y, mask, dx: io.dx, free: () => { if (mask !== undefined) k.free(mask); } };
   }
-  forward(ctx: StepContext, buf: LayerBuffers, x: number): void {
+  forward(ctx: StepContext, buf: LayerBuffers, x: Buf): void {
     const { mask } = buf as DropoutBuffers;
     const n = ctx.batch * sizeOfShape(this.inShape);
-    const f = runtime().heap.f32;
-    const xo = x >>> 2, yo = buf.y >>> 2, mo = mask >>> 2;
-    if (!ctx.training || this.rate === 0) {
-      f.copyWithin(yo, xo, xo + n);
+    if (!ctx.training || this.rate === 0 || mask === undefined) {
+      ctx.k.copy(n, x, buf.y!);
       return;
     }
-    if (!this.rng) throw new Error(`${this.name}: internal error: no RNG (the layer was not built by a model)`);
+    const rng = this.rng;
+    if (!rng) throw new Error(`${this.name}: internal error: no RNG (the layer was not built by a model)`);
     // Inverted dropout, as Keras: kept units are scaled by 1/(1-rate) so inference needs no change.
-    const keep = 1 / (1 - this.rate);
-    for (let i = 0; i < n; i++) {
-      const m = this.rng.nextFloat() >= this.rate ? keep : 0;
-      f[mo + i] = m;
-      f[yo + i] = f[xo + i] * m;
-    }
+    // The mask is drawn per batch (the backend runs hostFill every step), in element order.
+    const keep = 1 / (1 - this.rate), rate = this.rate;
+    ctx.k.hostFill(n, mask, (v) => {
+      for (let i = 0; i < n; i++) v[i] = rng.nextFloat() >= rate ? keep : 0;
+    });
+    ctx.k.mulMask(n, x, mask, buf.y!);
   }
-  backward(ctx: StepContext, buf: LayerBuffers, _x: number, dy: number): void {
+  backward(ctx: StepContext, buf: LayerBuffers, _x: Buf, dy: Buf): void {
     // Rate 0 is the identity and its forward writes no mask: dy passes through unchanged.
-    if (!buf.dx || this.rate === 0) return;
     const { mask } = buf as DropoutBuffers;
-    const n = ctx.batch * sizeOfShape(this.inShape);
-    const f = runtime().heap.f32;
-    const go = dy >>> 2, mo = mask >>> 2;
-    for (let i = 0; i < n; i++) f[go + i] *= f[mo + i];
+    if (buf.dx === undefined || mask === undefined) return;
+    ctx.k.mulMask(ctx.batch * sizeOfShape(this.inShape), dy, mask, dy);
   }
   override getConfig(): Record<string, unknown> {
     return { ...super.getConfig(), rate: this.rate, noise_shape: null, seed: null };

@@ -4,15 +4,16 @@
 // rules in order and plans what is left node by node.
 
 import { Conv2D } from '../layers/conv2d.js';
+import type { Buf, Kernels } from '../backend/kernels.js';
 import type { LayerBuffers, LayerNode, StepContext, SymbolicTensor } from '../layers/layer.js';
 import { MaxPooling2D } from '../layers/pooling.js';
 import type { Graph } from './graph.js';
 
 /** What a planned step computes: forward from its inputs' addresses, backward from dy. */
 export interface PlannedStep {
-  forward(ctx: StepContext, xs: number[]): void;
+  forward(ctx: StepContext, xs: Buf[]): void;
   /** Writes the gradients of the inputs into the dxs the step was planned with. */
-  backward(ctx: StepContext, xs: number[], dy: number): void;
+  backward(ctx: StepContext, xs: Buf[], dy: Buf): void;
   free(): void;
 }
 
@@ -26,8 +27,8 @@ export interface ExecNode {
   outputIsInput: boolean;
   /** The input gradient is left in the output gradient's buffer. */
   dxInPlace: boolean;
-  /** Plans the step: y its output buffer, dxs one input-gradient buffer per input (0 = none). */
-  plan(batch: number, training: boolean, y: number, dxs: number[]): PlannedStep;
+  /** Plans the step: y its output buffer, dxs one input-gradient buffer per input (undefined: none). */
+  plan(k: Kernels, batch: number, training: boolean, y: Buf, dxs: (Buf | undefined)[]): PlannedStep;
 }
 
 export interface FusionRule {
@@ -55,16 +56,16 @@ const convMaxPool: FusionRule = {
     if (!(pool instanceof MaxPooling2D)) return undefined;
     return {
       nodes: [node, poolNode], inputs: node.inputs, output: poolNode.output, outputIsInput: false, dxInPlace: false,
-      plan(batch, training, y, dxs) {
+      plan(k, batch, training, y, dxs) {
         conv.pooledBy = pool;
         let cb: LayerBuffers;
         try {
           // The convolution's own output is never written: no buffer for it.
-          cb = conv.plan(batch, training, { y: 0, dx: dxs[0] });
+          cb = conv.plan(k, batch, training, { y: undefined, dx: dxs[0] });
         } finally {
           conv.pooledBy = undefined;
         }
-        const pb = pool.plan(batch, training, { y, dx: 0 });
+        const pb = pool.plan(k, batch, training, { y, dx: undefined });
         if (!conv.fusesPool(cb)) throw new Error(`${conv.name}: internal error: the fused convolution was planned without its pooling`);
         return {
           forward: (ctx, xs) => conv.forwardPooled(ctx, cb, xs[0], pb),

@@ -16,7 +16,7 @@ import { toExamples, toLabels, Uint8Images, type Examples, type Labels, type XIn
 import { History, type Callbacks, type Logs } from './history.js';
 import { batchLoss, resolveLoss, type LossName } from './losses.js';
 import { firstNonFinite } from '../ops/loss.js';
-import { addInto } from '../ops/activations.js';
+import { wasmKernels } from '../backend/wasm-kernels.js';
 import { Optimizer, resolveOptimizer } from './optimizers.js';
 import { summaryLines } from './summary.js';
 import { globalSeed } from './seed.js';
@@ -326,7 +326,7 @@ export class LayersModel {
       this.plans.delete(oldest);
     }
     const g = this.graph();
-    const program = planProgram(g, { batch, training, fuse: this.fuseLayers, keepAll });
+    const program = planProgram(g, { batch, training, fuse: this.fuseLayers, keepAll }, wasmKernels);
     const shared = training && program.steps.some((e, i) => e.nodes.some((n) => program.steps.some((f, j) => j !== i && f.nodes.some((m) => m !== n && m.layer === n.layer && n.layer.weights.length))));
     p = {
       program,
@@ -359,7 +359,7 @@ export class LayersModel {
   }
 
   private ctx(batch: number, training: boolean, logits: boolean): StepContext {
-    return { params: this.params, grads: this.grads, batch, training, logits };
+    return { k: wasmKernels, params: this.params, grads: this.grads, batch, training, logits };
   }
 
   /** Backward with the gradients of shared layers summed over their applications. */
@@ -380,7 +380,7 @@ export class LayersModel {
       return {
         ctx: scratchCtx,
         after: () => {
-          for (const l of layers) for (const w of l.weights) addInto(sizeOfShape(w.shape), p.gradScratch + w.offset * 4, this.grads + w.offset * 4);
+          for (const l of layers) for (const w of l.weights) wasmKernels.addInto(sizeOfShape(w.shape), p.gradScratch + w.offset * 4, this.grads + w.offset * 4);
         },
       };
     });
@@ -397,14 +397,14 @@ export class LayersModel {
   gradientStep(x: Examples[], y: Labels[], idx: Int32Array, start: number, n: number) {
     this.acquire();
     const p = this.plan(n, true);
-    x.forEach((xs, i) => xs.gather(idx, start, n, p.program.inputs[i]));
+    x.forEach((xs, i) => xs.gather(idx, start, n, p.program.inputs[i] as number));
     y.forEach((ys, i) => ys.gather(idx, start, n, this.labelsOf(p)[i]));
     const ctx = this.ctx(n, true, this.anyFused);
     p.program.forward(ctx);
     const r = this.outputLosses!.map((o, i) => {
       const classes = o.shape[o.shape.length - 1];
       const rows = n * LayersModel.perRow(o);
-      return batchLoss(o.loss, o.fused, rows, classes, p.program.outputs[i], p.labels[i], p.program.outputGrads[i], p.stats, o.weight);
+      return batchLoss(o.loss, o.fused, rows, classes, p.program.outputs[i] as number, p.labels[i], p.program.outputGrads[i] as number, p.stats, o.weight);
     });
     this.runBackward(p, ctx);
     return r;
@@ -544,13 +544,13 @@ export class LayersModel {
     for (let start = 0; start < count; start += batchSize) {
       const n = Math.min(batchSize, count - start);
       const p = this.plan(n, false);
-      x.forEach((xs, i) => xs.gather(idx, start, n, p.program.inputs[i]));
+      x.forEach((xs, i) => xs.gather(idx, start, n, p.program.inputs[i] as number));
       y.forEach((ys, i) => ys.gather(idx, start, n, this.labelsOf(p)[i]));
       // The fused softmax stays in the loss kernel (same numbers, numerically stable).
       p.program.forward(this.ctx(n, false, this.anyFused));
       outs.forEach((o, i) => {
         const classes = o.shape[o.shape.length - 1], rows = n * LayersModel.perRow(o);
-        const r = batchLoss(o.loss, o.fused, rows, classes, p.program.outputs[i], p.labels[i], 0, p.stats);
+        const r = batchLoss(o.loss, o.fused, rows, classes, p.program.outputs[i] as number, p.labels[i], 0, p.stats);
         acc[i].lossSum += r.lossSum;
         acc[i].correct += r.correct;
         acc[i].rows += rows;
@@ -599,11 +599,11 @@ export class LayersModel {
     for (let start = 0; start < count; start += batchSize) {
       const n = Math.min(batchSize, count - start);
       const p = this.plan(n, false);
-      xs.forEach((e, i) => e.gather(idx, start, n, p.program.inputs[i]));
+      xs.forEach((e, i) => e.gather(idx, start, n, p.program.inputs[i] as number));
       p.program.forward(this.ctx(n, false, false));
       const f = runtime().heap.f32;
       g.outputs.forEach((o, i) => {
-        const per = sizeOfShape(o.sampleShape), src = p.program.outputs[i] >>> 2;
+        const per = sizeOfShape(o.sampleShape), src = (p.program.outputs[i] as number) >>> 2;
         f.copyWithin((results[i].ptr >>> 2) + start * per, src, src + n * per);
       });
     }
@@ -619,12 +619,12 @@ export class LayersModel {
     this.acquire();
     const count = xs[0].count;
     const p = this.plan(count, false, true);
-    xs.forEach((e, i) => e.gather(range(count), 0, count, p.program.inputs[i]));
+    xs.forEach((e, i) => e.gather(range(count), 0, count, p.program.inputs[i] as number));
     p.program.forward(this.ctx(count, false, false));
     const f = runtime().heap.f32;
     return this.graph().nodes.map((n) => {
       const t = allocTensor([count, ...n.output.sampleShape]);
-      const at = p.program.tensors.get(n.output.id)! >>> 2;
+      const at = (p.program.tensors.get(n.output.id) as number) >>> 2;
       f.copyWithin(t.ptr >>> 2, at, at + t.size);
       return t;
     });

@@ -1,5 +1,6 @@
-// The planner turns (graph, batch size, training) into a program: a flat list of steps over heap
-// buffers, built once and replayed every batch, so a step allocates nothing.
+// The planner turns (graph, batch size, training) into a program: a flat list of steps over the
+// backend's buffers (src/backend/kernels.ts), built once and replayed every batch, so a step
+// allocates nothing. The wasm model runs it directly; the WebGPU runner records it.
 //
 // - Fusion rules (fusion.ts) rewrite the node list first.
 // - Buffers come from a pool of slots reused by liveness: in inference a tensor's slot goes back
@@ -9,11 +10,10 @@
 // - A tensor read by several nodes gets the sum of their gradients: the first contribution is
 //   written in place, later ones are added to it, in node order (deterministic).
 
-import { runtime } from '../backend/runtime.js';
+import type { Buf, Kernels } from '../backend/kernels.js';
 import { InputLayer } from '../layers/input.js';
 import { sizeOfShape, type LayerNode, type StepContext, type SymbolicTensor } from '../layers/layer.js';
 import { MergeLayer } from '../layers/merge-layer.js';
-import { addInto } from '../ops/activations.js';
 import { FUSION_RULES, type ExecNode, type PlannedStep } from './fusion.js';
 import type { Graph } from './graph.js';
 
@@ -32,13 +32,13 @@ export interface Program {
   batch: number;
   training: boolean;
   /** Buffer per model input ([batch, ...inputShape]): gather the examples here. */
-  inputs: number[];
-  /** Address per model output after forward(). */
-  outputs: number[];
+  inputs: Buf[];
+  /** Buffer per model output after forward(). */
+  outputs: Buf[];
   /** Training: per model output, where the loss writes dL/d(output). */
-  outputGrads: number[];
-  /** Address of each tensor's buffer (by tensor id) that is still valid after forward (all of them with keepAll). */
-  tensors: Map<number, number>;
+  outputGrads: Buf[];
+  /** Each tensor's buffer (by tensor id) that is still valid after forward (all of them with keepAll). */
+  tensors: Map<number, Buf>;
   /** Bytes of the activation slots (inputs excluded), and of the gradient slots. */
   activationBytes: number;
   gradientBytes: number;
@@ -56,16 +56,16 @@ function execOf(node: LayerNode): ExecNode {
   if (l instanceof MergeLayer) {
     return {
       nodes: [node], inputs: node.inputs, output: node.output, outputIsInput: false, dxInPlace: false,
-      plan(batch, training, y, dxs) {
-        const b = l.planMerge(batch, training, { y, dx: 0, dxs });
+      plan(k, batch, training, y, dxs) {
+        const b = l.planMerge(k, batch, training, { y, dx: undefined, dxs });
         return { forward: (ctx, xs) => l.forwardMerge(ctx, b, xs), backward: (ctx, xs, dy) => l.backwardMerge(ctx, b, xs, dy), free: () => b.free() };
       },
     };
   }
   return {
     nodes: [node], inputs: node.inputs, output: node.output, outputIsInput: l.outputIsInput, dxInPlace: l.dxInPlace,
-    plan(batch, training, y, dxs) {
-      const b = l.plan(batch, training, { y, dx: dxs[0] });
+    plan(k, batch, training, y, dxs) {
+      const b = l.plan(k, batch, training, { y, dx: dxs[0] });
       return { forward: (ctx, xs) => l.forward(ctx, b, xs[0]), backward: (ctx, xs, dy) => l.backward(ctx, b, xs[0], dy), free: () => b.free() };
     },
   };
@@ -88,17 +88,18 @@ export function execNodes(graph: Graph, fuse: boolean, keep: ReadonlySet<number>
 
 /** Slots of heap memory handed out by size (best fit) and taken back when their tensors die. */
 class SlotPool {
-  private free: { ptr: number; bytes: number }[] = [];
-  readonly all: { ptr: number; bytes: number }[] = [];
-  acquire(bytes: number): number {
+  private free: { ptr: Buf; bytes: number }[] = [];
+  readonly all: { ptr: Buf; bytes: number }[] = [];
+  constructor(private readonly k: Kernels, private readonly label: string) {}
+  acquire(bytes: number): Buf {
     let best = -1;
     this.free.forEach((s, i) => { if (s.bytes >= bytes && (best < 0 || s.bytes < this.free[best].bytes)) best = i; });
     if (best >= 0) return this.free.splice(best, 1)[0].ptr;
-    const s = { ptr: runtime().heap.alloc(Math.max(4, bytes)), bytes };
+    const s = { ptr: this.k.alloc(Math.max(1, bytes / 4), `${this.label} slot ${this.all.length}`), bytes };
     this.all.push(s);
     return s.ptr;
   }
-  release(ptr: number): void {
+  release(ptr: Buf): void {
     const s = this.all.find((x) => x.ptr === ptr);
     if (!s) throw new Error('planner: internal error: releasing a slot the pool does not own');
     this.free.push(s);
@@ -107,33 +108,32 @@ class SlotPool {
     return this.all.reduce((t, s) => t + s.bytes, 0);
   }
   dispose(): void {
-    for (const s of this.all) runtime().heap.free(s.ptr);
+    for (const s of this.all) this.k.free(s.ptr);
     this.all.length = 0;
     this.free.length = 0;
   }
 }
 
-export function planProgram(graph: Graph, opts: PlanOptions): Program {
+export function planProgram(graph: Graph, opts: PlanOptions, k: Kernels): Program {
   const { batch, training } = opts;
-  const heap = runtime().heap;
   const bytesOf = (t: SymbolicTensor) => batch * sizeOfShape(t.sampleShape) * 4;
   const outputIds = new Set(graph.outputs.map((t) => t.id));
-  const steps = execNodes(graph, opts.fuse && !opts.keepAll, opts.keepAll ? new Set(graph.nodes.map((n) => n.output.id)) : outputIds);
+  const steps = execNodes(graph, opts.fuse && !opts.keepAll && k.fusesConvPool, opts.keepAll ? new Set(graph.nodes.map((n) => n.output.id)) : outputIds);
 
-  const inputs = graph.inputs.map((t) => heap.alloc(Math.max(4, bytesOf(t))));
-  const buf = new Map<number, number>();
+  const inputs = graph.inputs.map((t) => k.alloc(Math.max(1, bytesOf(t) / 4), `${t.sourceLayer.name}/x`));
+  const buf = new Map<number, Buf>();
   graph.inputs.forEach((t, i) => buf.set(t.id, inputs[i]));
 
   // ---- forward buffers ----
-  const acts = new SlotPool();
+  const acts = new SlotPool(k, 'activation');
   const reuse = !training && !opts.keepAll;
   // Readers left per tensor (by id), and tensors sharing each slot (aliases of a view).
   const left = new Map<number, number>();
   for (const e of steps) for (const t of e.inputs) left.set(t.id, (left.get(t.id) ?? 0) + 1);
-  const slotUsers = new Map<number, number>();
+  const slotUsers = new Map<Buf, number>();
   const isInputBuf = new Set(inputs);
   for (const e of steps) {
-    let y: number;
+    let y: Buf;
     if (e.outputIsInput) y = buf.get(e.inputs[0].id)!;
     else y = acts.acquire(bytesOf(e.output));
     buf.set(e.output.id, y);
@@ -152,17 +152,17 @@ export function planProgram(graph: Graph, opts: PlanOptions): Program {
   }
 
   // ---- backward buffers (training) ----
-  const grads = new SlotPool();
-  const dxsOf = new Map<ExecNode, number[]>();
-  const dyOf = new Array<number>(steps.length).fill(0);
-  const outputGrads: number[] = [];
-  /** Per step: after its backward, add these (src → dst, floats) and release these slots. */
-  const after = new Map<ExecNode, { adds: [number, number, number][]; release: number[] }>();
+  const grads = new SlotPool(k, 'gradient');
+  const dxsOf = new Map<ExecNode, (Buf | undefined)[]>();
+  const dyOf = new Array<Buf>(steps.length).fill(0);
+  const outputGrads: Buf[] = [];
+  /** Per step: after its backward, add these (src → dst, floats). */
+  const after = new Map<ExecNode, { adds: [Buf, Buf, number][] }>();
   if (training) {
-    const gradBuf = new Map<number, number>();
+    const gradBuf = new Map<number, Buf>();
     const producer = (t: SymbolicTensor) => t.sourceLayer instanceof InputLayer;
     // Outputs first: the loss writes each output's gradient (a tensor listed twice gets both summed).
-    const outputAdds: [number, number, number][] = [];
+    const outputAdds: [Buf, Buf, number][] = [];
     for (const o of graph.outputs) {
       const g = grads.acquire(bytesOf(o));
       outputGrads.push(g);
@@ -170,22 +170,22 @@ export function planProgram(graph: Graph, opts: PlanOptions): Program {
       if (have === undefined) gradBuf.set(o.id, g);
       else outputAdds.push([g, have, bytesOf(o) / 4]);
     }
-    if (outputAdds.length) after.set(OUTPUT_ADDS, { adds: outputAdds, release: [] });
+    if (outputAdds.length) after.set(OUTPUT_ADDS, { adds: outputAdds });
     for (let i = steps.length - 1; i >= 0; i--) {
       const e = steps[i];
       const dy = gradBuf.get(e.output.id);
       if (dy === undefined) throw new Error(`planner: internal error: no gradient reaches ${e.nodes[0].layer.name}`);
       dyOf[i] = dy;
-      const dxs: number[] = [];
-      const adds: [number, number, number][] = [];
-      const release: number[] = [];
+      const dxs: (Buf | undefined)[] = [];
+      const adds: [Buf, Buf, number][] = [];
+      const release: Buf[] = [];
       let dyPassed = false;
       e.inputs.forEach((t) => {
         if (producer(t)) {
-          dxs.push(0);
+          dxs.push(undefined);
           return;
         }
-        let dx: number;
+        let dx: Buf;
         if ((e.dxInPlace || e.outputIsInput) && !dyPassed) {
           dx = dy;
           dyPassed = true;
@@ -201,28 +201,28 @@ export function planProgram(graph: Graph, opts: PlanOptions): Program {
       // The output gradient is this step's alone: free once its backward ran (unless passed on).
       if (!dyPassed) release.push(dy);
       dxsOf.set(e, dxs);
-      after.set(e, { adds, release: [] });
+      after.set(e, { adds });
       // Released at plan time: only steps planned after this one (run after it) get these slots.
       for (const p of release) grads.release(p);
     }
   }
 
   const planned: PlannedStep[] = [];
-  const xsOf: number[][] = [];
+  const xsOf: Buf[][] = [];
   try {
     for (const e of steps) {
-      planned.push(e.plan(batch, training, e.outputIsInput ? buf.get(e.inputs[0].id)! : buf.get(e.output.id)!, dxsOf.get(e) ?? e.inputs.map(() => 0)));
+      planned.push(e.plan(k, batch, training, e.outputIsInput ? buf.get(e.inputs[0].id)! : buf.get(e.output.id)!, dxsOf.get(e) ?? e.inputs.map(() => undefined)));
       xsOf.push(e.inputs.map((t) => buf.get(t.id)!));
     }
   } catch (err) {
     for (const p of planned) p.free();
     acts.dispose();
     grads.dispose();
-    for (const p of inputs) heap.free(p);
+    for (const p of inputs) k.free(p);
     throw err;
   }
   const outputs = graph.outputs.map((t) => buf.get(t.id)!);
-  const tensors = new Map<number, number>();
+  const tensors = new Map<number, Buf>();
   if (opts.keepAll || training) for (const [id, p] of buf) tensors.set(id, p);
   else for (const t of graph.outputs) tensors.set(t.id, buf.get(t.id)!);
   const outAdds = after.get(OUTPUT_ADDS)?.adds ?? [];
@@ -234,21 +234,21 @@ export function planProgram(graph: Graph, opts: PlanOptions): Program {
       for (let i = 0; i < planned.length; i++) planned[i].forward(ctx, xsOf[i]);
     },
     backward(ctx, hook) {
-      for (const [src, dst, n] of outAdds) addInto(n, src, dst);
+      for (const [src, dst, n] of outAdds) k.addInto(n, src, dst);
       for (let i = planned.length - 1; i >= 0; i--) {
         if (hook) {
           const h = hook(steps[i]);
           planned[i].backward(h.ctx, xsOf[i], dyOf[i]);
           h.after?.();
         } else planned[i].backward(ctx, xsOf[i], dyOf[i]);
-        for (const [src, dst, n] of after.get(steps[i])!.adds) addInto(n, src, dst);
+        for (const [src, dst, n] of after.get(steps[i])!.adds) k.addInto(n, src, dst);
       }
     },
     free() {
       for (const p of planned) p.free();
       acts.dispose();
       grads.dispose();
-      for (const p of inputs) heap.free(p);
+      for (const p of inputs) k.free(p);
     },
   };
 }

@@ -202,15 +202,3 @@ export function planConcat(shapes: number[][], axis: number): ConcatPlan {
   }
   return { outer, outBlock: off, blocks, offsets };
 }
-
-/** y ← concat(xs) along the plan's axis. */
-export function concatForward(p: ConcatPlan, xs: number[], y: number): void {
-  xs.forEach((x, i) => blockCopy(p.outer, p.blocks[i], x, p.blocks[i], y + p.offsets[i] * 4, p.outBlock));
-}
-
-/** dxs[i] ← the slice of dy input i came from (dxs[i] = 0: skipped). */
-export function concatBackward(p: ConcatPlan, dy: number, dxs: number[]): void {
-  dxs.forEach((dx, i) => {
-    if (dx) blockCopy(p.outer, p.blocks[i], dy + p.offsets[i] * 4, p.outBlock, dx, p.blocks[i]);
-  });
-}

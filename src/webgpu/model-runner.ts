@@ -1,45 +1,36 @@
 /// <reference types="@webgpu/types" />
-// Runs a model's training step, evaluation and prediction on the GPU with the same program as the
-// wasm planner (src/model/planner.ts): the same step list (execNodes(graph, false, …): one step
-// per node), the same flat parameter layout (WeightSpec.offset), loss and optimizer formulas, and
-// the same gradient rules — a tensor read by several steps gets the sum of their gradients (first
-// contribution written, later ones added, in reverse step order), a layer applied several times
-// gets its weight gradients summed over its applications — so fit/evaluate/predict give the same
-// numbers within float tolerance on any graph.
+// Runs a model's training step, evaluation and prediction on the GPU. There is no GPU version of
+// any layer: a plan is the wasm planner's program (src/model/planner.ts) built over the GPU kernel
+// set (gpu-kernels.ts), so the same layer code, the same steps, the same buffer-slot liveness and
+// the same gradient rules (a tensor read by several steps gets the sum of their gradients; a layer
+// applied several times gets its weight gradients summed) are recorded as dispatches once and
+// replayed per batch. What is backend-specific here is the model level: residency, per-output
+// losses, the optimizer step and the frozen-layer rule, with the wasm model's formulas.
 //
-// Residency: parameters, gradients, optimizer slots and every activation live in GPU buffers (one
-// buffer per tensor, one per gradient contribution). Per batch only the examples, the labels (and
-// dropout masks, drawn from the model's seeded RNG as the wasm layer does) go up; fit reads back
-// each output's loss and correct count (8 bytes per output), evaluate its sums, predict nothing
-// (it returns GpuTensors). The wasm heap stays the home of the weights between calls: each call
+// Residency: parameters, gradients, optimizer slots and every activation live in GPU buffers. Per
+// batch only the examples, the labels (and dropout masks, drawn on the host from the model's
+// seeded RNG by the kernels' host actions, as the wasm layer draws them) go up; fit reads back each
+// output's loss and correct count (8 bytes per output), evaluate its sums, predict nothing (it
+// returns GpuTensors). The wasm heap stays the home of the weights between calls: each call
 // uploads them, fit copies weights and optimizer state back at every epoch end, so
 // getWeights/save/setWeights and switching backends keep working.
 //
-// Each (batch size, training, logits) gets a plan: buffers and every dispatch recorded once, then
-// replayed per batch (only uniform values such as Adam's step size are rewritten).
+// Each (batch size, training, logits) gets a plan; only uniform values such as Adam's step size
+// are rewritten per batch.
 
 import { runtime } from '../backend/runtime.js';
 import type { Rng } from '../data/batches.js';
-import { conv2dGeometry } from '../ops/conv.js';
-import { poolGeometry } from '../ops/pool.js';
-import { sizeOfShape, type Layer } from '../layers/layer.js';
-import { Conv2D } from '../layers/conv2d.js';
-import { Dense } from '../layers/dense.js';
-import { InputLayer } from '../layers/input.js';
-import { MergeLayer } from '../layers/merge-layer.js';
-import { AveragePooling2D, MaxPooling2D } from '../layers/pooling.js';
-import { Activation, Dropout, Flatten } from '../layers/reshaping.js';
+import { sizeOfShape, type Layer, type StepContext } from '../layers/layer.js';
 import { AdamOptimizer, MomentumOptimizer, SGDOptimizer, type Optimizer } from '../model/optimizers.js';
 import type { Examples, Labels } from '../model/examples.js';
 import type { Graph } from '../model/graph.js';
 import type { OutputLoss } from '../model/layers-model.js';
-import { execNodes } from '../model/planner.js';
+import { planProgram, type Program } from '../model/planner.js';
 import type { Dispatch } from './context.js';
 import { GpuContext } from './context.js';
 import * as k from './dispatches.js';
+import { GpuKernels } from './gpu-kernels.js';
 import { GpuTensor } from './gpu-tensor.js';
-import { GEMM_TILE } from './kernels/gemm.js';
-import { concatBackward, concatForward, gpuConcatPlan, gpuMergeBackward, gpuMergeForward, planGpuMerge, type GpuMergeKind } from './merge-dispatches.js';
 
 /** What the runner reads from a model (its @internal gpuView()). */
 export interface ModelView {
@@ -72,62 +63,14 @@ interface Plan {
   forward: Dispatch[];
   losses: Dispatch[];
   backward: Dispatch[];
-  masks: { layer: Dropout; buf: GPUBuffer; n: number }[];
-  owned: GPUBuffer[];
+  /** The kernels the program recorded with: its buffers, dispatches and per-batch host work. */
+  kernels: GpuKernels;
+  program: Program;
+  /** Dispatches outside the kernel set (the losses). */
   dispatches: Dispatch[];
-  /** Frees what merge plans hold (geometry tables, scratch). */
-  cleanup: (() => void)[];
 }
-
-type Act = k.GpuActivation | 'softmax';
-/** A weight's gradient slot: the real gradients, or the scratch for a shared layer's later applications. */
-type GradRef = (l: Layer, i: number) => k.Ref;
-/** Records a step's backward into `list`; returns one input gradient per input (undefined: none). */
-type Back = (dy: k.Ref, G: GradRef, list: Dispatch[]) => (k.Ref | undefined)[];
 
 const perRow = (o: OutputLoss) => sizeOfShape(o.shape) / o.shape[o.shape.length - 1];
-
-const MERGE_KINDS: Record<string, GpuMergeKind> = {
-  Add: 'add', Subtract: 'subtract', Multiply: 'multiply', Average: 'average', Maximum: 'maximum', Minimum: 'minimum',
-};
-
-function hasGpuMerge(l: MergeLayer): boolean {
-  return l.className in MERGE_KINDS || l.className === 'Concatenate';
-}
-
-/**
- * A merge node's dispatches for batch B (the GPU twin of src/layers/merge.ts): inputs xs with
- * per-example shapes `shapes`, output y, input gradients dxs (undefined: not needed).
- */
-function buildMergeStep(ctx: GpuContext, l: MergeLayer, B: number, training: boolean, xs: k.Ref[], shapes: number[][], y: GPUBuffer,
-  dxs: (GPUBuffer | undefined)[]): { forward: Dispatch[]; backward: (dy: k.Ref) => Dispatch[]; destroy: () => void } {
-  const dyBuf = (dy: k.Ref) => {
-    if (dy.off) throw new Error(`webgpu: internal error: ${l.name}'s output gradient at an offset`);
-    return dy.buf;
-  };
-  if (l.className === 'Concatenate') {
-    const axis = (l as unknown as { axis: number }).axis;
-    const full = shapes.map((s) => [B, ...s]);
-    const a = axis < 0 ? axis + full[0].length : axis;
-    const plan = gpuConcatPlan(full, a);
-    return {
-      forward: concatForward(ctx, plan, xs, y),
-      backward: (dy) => concatBackward(ctx, plan, dyBuf(dy), dxs),
-      destroy: () => {},
-    };
-  }
-  const kind = MERGE_KINDS[l.className];
-  if (!kind) throw new Error(`${l.name}: merge layer ${l.className} has no WebGPU implementation; use setBackend('wasm')`);
-  const outShape = [B, ...l.outShape];
-  // A lower-rank input gains size-1 axes right after the batch (Keras expands dims at axis 1).
-  const ins = shapes.map((s) => [B, ...new Array<number>(l.outShape.length - s.length).fill(1), ...s]);
-  const plan = planGpuMerge(ctx, kind, outShape, ins, training);
-  return {
-    forward: gpuMergeForward(ctx, plan, xs, y),
-    backward: (dy) => gpuMergeBackward(ctx, plan, xs, y, dyBuf(dy), dxs),
-    destroy: () => plan.destroy(),
-  };
-}
 
 export class GpuRunner {
   private params: GPUBuffer;
@@ -138,8 +81,6 @@ export class GpuRunner {
   private optStep?: Dispatch;
   /** Per output: [loss sum, correct count]. */
   private stats: GPUBuffer;
-  /** One float 1.0: the A operand of the gemm that accumulates (dst += 1·src). */
-  private one: GPUBuffer;
   private plans = new Map<string, Plan>();
   private stage = { ptr: 0, floats: 0 };
   /** Frozen layers' weights saved across the optimizer step (grown on demand). */
@@ -147,12 +88,9 @@ export class GpuRunner {
 
   constructor(readonly ctx: GpuContext, private view: ModelView) {
     const n = Math.max(1, view.paramCount);
-    for (const node of view.graph.nodes) this.supported(node.layer);
     this.params = ctx.buffer(n, 'params');
     this.grads = ctx.buffer(n, 'grads');
     this.stats = ctx.buffer(2 * Math.max(1, view.graph.outputs.length), 'stats');
-    this.one = ctx.buffer(1, 'one');
-    ctx.write(this.one, new Float32Array([1]));
   }
 
   /** The model's compile/optimizer/graph changed: rebuild what depends on it. */
@@ -161,11 +99,6 @@ export class GpuRunner {
       view.params === this.view.params && view.paramCount === this.view.paramCount && view.graph === this.view.graph;
   }
 
-  private supported(l: Layer): void {
-    const ok = l instanceof Conv2D || l instanceof Dense || l instanceof MaxPooling2D || l instanceof AveragePooling2D ||
-      l instanceof Flatten || l instanceof Activation || l instanceof Dropout || (l instanceof MergeLayer && hasGpuMerge(l));
-    if (!ok) throw new Error(`${this.view.name}: layer ${l.name} (${l.className}) has no WebGPU implementation; use setBackend('wasm')`);
-  }
 
   private lossMode(op: string, o: OutputLoss): k.LossMode {
     if (o.fused) return 'softmaxCrossEntropy';
@@ -244,224 +177,63 @@ export class GpuRunner {
     return p;
   }
 
-  /** dst += src over n floats (a gemm 1×n×1 with A = [1]: exact, no kernel of its own). */
-  private accumulate(src: k.Ref, dst: k.Ref, n: number): Dispatch[] {
-    const out: Dispatch[] = [];
-    // A dispatch holds at most 65535 column tiles.
-    const chunk = 65535 * GEMM_TILE;
-    for (let at = 0; at < n; at += chunk) {
-      const m = Math.min(chunk, n - at);
-      out.push(k.gemm(this.ctx, 1, m, 1, k.ref(this.one), false, k.ref(src.buf, src.off + at), false, k.ref(dst.buf, dst.off + at), { accumulate: true }));
-    }
-    return out;
-  }
-
   private build(B: number, training: boolean, logits: boolean): Plan {
     const { ctx, view } = this;
     const g = view.graph;
-    const owned: GPUBuffer[] = [];
-    const buf = (floats: number, label: string) => {
-      const b = ctx.buffer(floats, label);
-      owned.push(b);
-      return b;
-    };
-    const P = (l: Layer, i: number) => k.ref(this.params, l.weights[i].offset);
-    const realG: GradRef = (l, i) => k.ref(this.grads, l.weights[i].offset);
-    const forward: Dispatch[] = [], backward: Dispatch[] = [], losses: Dispatch[] = [];
-    const masks: Plan['masks'] = [];
-    const cleanup: (() => void)[] = [];
-    const floatsOf = (shape: number[]) => B * sizeOfShape(shape);
-
-    const inputs = g.inputs.map((t) => buf(floatsOf(t.sampleShape), `${t.sourceLayer.name}/x`));
-    /** Each tensor's activations, by tensor id. */
-    const act = new Map<number, k.Ref>();
-    g.inputs.forEach((t, i) => act.set(t.id, k.ref(inputs[i])));
-
-    /** Activation forward from pre into y; returns nothing (y is the caller's). */
-    const activate = (a: Act, rows: number, cols: number, pre: k.Ref, y: GPUBuffer) => {
-      if (a === 'softmax') forward.push(k.softmaxRows(ctx, rows, cols, pre, y));
-      else forward.push(k.actForward(ctx, a, rows * cols, pre, k.ref(y)));
-    };
-    const activateBack = (a: Act, rows: number, cols: number, y: GPUBuffer, dy: k.Ref, list: Dispatch[]) => {
-      if (a === 'linear') return;
-      if (a === 'softmax') list.push(k.softmaxBackward(ctx, rows, cols, y, dy.buf));
-      else list.push(k.actBackward(ctx, a, rows * cols, k.ref(y), dy));
-    };
-
-    // The wasm program's step list, unfused: one step per node, in topological order.
-    const steps = execNodes(g, false, new Set(g.outputs.map((t) => t.id)));
-    const backs: Back[] = [];
-    const needDxOf = steps.map((e) => e.inputs.map((t) => training && !(t.sourceLayer instanceof InputLayer)));
-
-    steps.forEach((e, si) => {
-      const l = e.nodes[0].layer;
-      const xs = e.inputs.map((t) => act.get(t.id)!);
-      const needDx = needDxOf[si];
-      const outN = floatsOf(e.output.sampleShape);
-      let y: k.Ref;
-      let back: Back;
-      if (l instanceof MergeLayer) {
-        const yb = buf(outN, `${l.name}/y`);
-        const dxs = e.inputs.map((t, j) => (needDx[j] ? buf(floatsOf(t.sampleShape), `${l.name}/dx${j}`) : undefined));
-        const m = buildMergeStep(ctx, l, B, training, xs, e.inputs.map((t) => t.sampleShape), yb, dxs);
-        cleanup.push(m.destroy);
-        forward.push(...m.forward);
-        y = k.ref(yb);
-        back = (dy, _G, list) => {
-          list.push(...m.backward(dy));
-          return dxs.map((d) => (d ? k.ref(d) : undefined));
-        };
-      } else {
-        const xin = xs[0];
-        const inN = floatsOf(e.inputs[0].sampleShape);
-        const wantDx = needDx[0];
-        if (l instanceof Conv2D || l instanceof Dense) {
-          const isConv = l instanceof Conv2D;
-          const geo = isConv ? conv2dGeometry(l.name, [B, ...l.inShape], [...l.kernelSize, l.inShape[2], l.filters], l.strides, l.padding, l.dilationRate) : undefined;
-          const rows = isConv ? geo!.M : B * sizeOfShape(l.inShape.slice(0, -1));
-          const cols = isConv ? l.filters : l.units;
-          const kDim = l.inShape[l.inShape.length - 1];
-          const skipSoftmax = l instanceof Dense && l.fusedSoftmax && logits;
-          const a: Act = l.activation === 'softmax' && skipSoftmax ? 'linear' : l.activation;
-          const yb = buf(outN, `${l.name}/y`);
-          const pre = a === 'relu' || a === 'linear' ? yb : buf(outN, `${l.name}/pre`);
-          const bias = l.useBias ? P(l, 1) : undefined;
-          const col = geo && !geo.colIsInput ? buf(geo.colFloats, `${l.name}/col`) : undefined;
-          if (geo) forward.push(...k.conv2dForward(ctx, geo, xin, P(l, 0), bias, k.ref(pre), col, a === 'relu'));
-          else forward.push(k.gemm(ctx, rows, cols, kDim, xin, false, P(l, 0), false, k.ref(pre), { bias, relu: a === 'relu' }));
-          if (pre !== yb) activate(a, rows, cols, k.ref(pre), yb);
-          const dx = wantDx ? buf(inN, `${l.name}/dx`) : undefined;
-          back = (dy, G, list) => {
-            const fusedOut = l instanceof Dense && l.fusedSoftmax && l.activation === 'softmax';
-            if (!fusedOut) activateBack(l.activation, rows, cols, yb, dy, list);
-            if (geo) list.push(...k.conv2dBackpropFilter(ctx, geo, xin, dy, G(l, 0), col, true));
-            else list.push(k.gemm(ctx, kDim, cols, rows, xin, true, dy, false, G(l, 0)));
-            if (l.useBias) list.push(k.biasGrad(ctx, rows, cols, dy.buf, G(l, 1)));
-            if (dx) {
-              if (geo) list.push(...k.conv2dBackpropInput(ctx, geo, dy, P(l, 0), dx, col));
-              else list.push(k.gemm(ctx, rows, kDim, cols, dy, false, P(l, 0), true, k.ref(dx)));
-            }
-            return [dx ? k.ref(dx) : undefined];
-          };
-          y = k.ref(yb);
-        } else if (l instanceof MaxPooling2D || l instanceof AveragePooling2D) {
-          const geo = poolGeometry(l.name, [B, ...l.inShape], l.poolSize, l.strides, l.padding);
-          const yb = buf(outN, `${l.name}/y`);
-          const dx = wantDx ? buf(inN, `${l.name}/dx`) : undefined;
-          if (l instanceof MaxPooling2D) {
-            const argmax = buf(outN, `${l.name}/argmax`);
-            forward.push(k.maxPoolForward(ctx, geo, xin, yb, argmax));
-            back = (dy, _G, list) => {
-              if (dx) list.push(k.maxPoolBackward(ctx, geo, dy.buf, argmax, dx));
-              return [dx ? k.ref(dx) : undefined];
-            };
-          } else {
-            forward.push(k.avgPoolForward(ctx, geo, xin, yb));
-            back = (dy, _G, list) => {
-              if (dx) list.push(k.avgPoolBackward(ctx, geo, dy.buf, dx));
-              return [dx ? k.ref(dx) : undefined];
-            };
-          }
-          y = k.ref(yb);
-        } else if (l instanceof Flatten) {
-          // A view: the output is the input's buffer, the input gradient the output's.
-          y = xin;
-          back = (dy) => [wantDx ? dy : undefined];
-        } else if (l instanceof Activation) {
-          const cols = l.inShape[l.inShape.length - 1], rows = outN / cols;
-          const yb = buf(outN, `${l.name}/y`);
-          const a: Act = l.fusedSoftmax && logits ? 'linear' : l.activation;
-          activate(a, rows, cols, xin, yb);
-          back = (dy, _G, list) => {
-            if (!l.fusedSoftmax) activateBack(l.activation, rows, cols, yb, dy, list);
-            return [wantDx ? dy : undefined];
-          };
-          y = k.ref(yb);
-        } else if (l instanceof Dropout) {
-          const yb = buf(outN, `${l.name}/y`);
-          if (training && l.rate > 0) {
-            const mask = buf(outN, `${l.name}/mask`);
-            masks.push({ layer: l, buf: mask, n: outN });
-            if (xin.off) throw new Error(`webgpu: internal error: dropout input at an offset`);
-            forward.push(k.mulMask(ctx, outN, xin.buf, mask, yb));
-            back = (dy, _G, list) => {
-              if (!wantDx) return [undefined];
-              list.push(k.mulMaskInPlace(ctx, outN, mask, dy.buf));
-              return [dy];
-            };
-          } else {
-            forward.push(k.actForward(ctx, 'linear', outN, xin, k.ref(yb)));
-            back = (dy) => [wantDx ? dy : undefined];
-          }
-          y = k.ref(yb);
-        } else throw new Error(`${view.name}: layer ${l.name} (${l.className}) has no WebGPU implementation; use setBackend('wasm')`);
-      }
-      act.set(e.output.id, y);
-      backs.push(back);
-    });
+    // The wasm planner's program, over this backend's kernels: every step records its dispatches.
+    const gk = new GpuKernels(ctx);
+    const forward: Dispatch[] = [], losses: Dispatch[] = [], backward: Dispatch[] = [];
+    let program: Program;
+    try {
+      program = planProgram(g, { batch: B, training, fuse: false, keepAll: false }, gk);
+    } catch (err) {
+      gk.dispose();
+      throw err;
+    }
+    const stepCtx: StepContext = { k: gk, params: k.ref(this.params), grads: k.ref(this.grads), batch: B, training, logits };
+    gk.target = forward;
+    program.forward(stepCtx);
 
     // ---- losses: one dispatch per output, each into its own stats slot ----
     const outs = view.outputs;
     const supported = !!outs && outs.every((o) => o.fused || o.loss === 'meanSquaredError');
     const outputs: OutputPlan[] = g.outputs.map((t, i) => {
-      const out = act.get(t.id)!;
+      const out = program.outputs[i] as k.Ref;
       const o = outs?.[i];
       if (!o || !supported) return { out };
       if (out.off !== 0) throw new Error('webgpu: internal error: model output at an offset');
       const classes = o.shape[o.shape.length - 1], rows = B * perRow(o);
-      const labels = buf(floatsOf(t.sampleShape), `${o.name}/labels`);
-      const grad = training ? buf(floatsOf(t.sampleShape), `${o.name}/dy`) : undefined;
-      const loss = k.batchLoss(ctx, this.lossMode('fit', o), o.loss === 'sparseCategoricalCrossentropy', rows, classes, out.buf, labels, grad, this.stats, i, false, o.weight / rows);
+      const labels = gk.alloc(B * sizeOfShape(t.sampleShape), `${o.name}/labels`) as k.Ref;
+      const grad = training ? (program.outputGrads[i] as k.Ref) : undefined;
+      const loss = k.batchLoss(ctx, this.lossMode('fit', o), o.loss === 'sparseCategoricalCrossentropy', rows, classes, out.buf, labels.buf, grad?.buf, this.stats, i, false, o.weight / rows);
       losses.push(loss);
-      return { out, labels, grad, loss };
+      return { out, labels: labels.buf, grad: grad?.buf, loss };
     });
 
-    // ---- backward: the planner's gradient rules ----
+    // ---- backward: the program's own, a shared layer's later applications into the scratch ----
     if (training) {
       if (!supported) throw new Error('webgpu: internal error: a training plan without losses');
-      /** Each tensor's gradient (by tensor id): its first contribution; later ones are added in. */
-      const gradOf = new Map<number, k.Ref>();
-      g.outputs.forEach((t, i) => {
-        const dy = k.ref(outputs[i].grad!);
-        const have = gradOf.get(t.id);
-        if (!have) gradOf.set(t.id, dy);
-        else backward.push(...this.accumulate(dy, have, floatsOf(t.sampleShape)));
-      });
+      gk.target = backward;
       const seen = new Set<Layer>();
-      let scratchG: GradRef | undefined;
-      for (let i = steps.length - 1; i >= 0; i--) {
-        const e = steps[i];
-        const dy = gradOf.get(e.output.id);
-        if (!dy) throw new Error(`webgpu: internal error: no gradient reaches ${e.nodes[0].layer.name}`);
-        // A shared layer: the first backward (its last application) writes the weight gradients,
-        // later ones write the scratch, which is then added in (as the wasm runBackward).
-        const layers = e.nodes.map((n) => n.layer).filter((l) => l.weights.length);
+      let scratchCtx: StepContext | undefined;
+      program.backward(stepCtx, (step) => {
+        const layers = step.nodes.map((n) => n.layer).filter((l) => l.weights.length);
         const again = layers.some((l) => seen.has(l));
         for (const l of layers) seen.add(l);
-        if (again && !scratchG) {
-          this.gradScratch ??= ctx.buffer(Math.max(1, view.paramCount), 'grad scratch');
-          const s = this.gradScratch;
-          scratchG = (l, j) => k.ref(s, l.weights[j].offset);
-        }
-        const list: Dispatch[] = [];
-        const dxs = backs[i](dy, again ? scratchG! : realG, list);
-        if (again) {
-          for (const l of layers) {
-            for (const w of l.weights) list.push(...this.accumulate(k.ref(this.gradScratch!, w.offset), k.ref(this.grads, w.offset), sizeOfShape(w.shape)));
-          }
-        }
-        e.inputs.forEach((t, j) => {
-          if (!needDxOf[i][j]) return;
-          const dx = dxs[j];
-          if (!dx) throw new Error(`webgpu: internal error: ${e.nodes[0].layer.name} gave no input gradient`);
-          const have = gradOf.get(t.id);
-          if (!have) gradOf.set(t.id, dx);
-          else list.push(...this.accumulate(dx, have, floatsOf(t.sampleShape)));
-        });
-        backward.push(...list);
-      }
+        if (!again) return { ctx: stepCtx, after: undefined };
+        this.gradScratch ??= ctx.buffer(Math.max(1, view.paramCount), 'grad scratch');
+        scratchCtx ??= { ...stepCtx, grads: k.ref(this.gradScratch) };
+        const s = this.gradScratch;
+        return {
+          ctx: scratchCtx,
+          after: () => { for (const l of layers) for (const w of l.weights) gk.addInto(sizeOfShape(w.shape), k.ref(s, w.offset), k.ref(this.grads, w.offset)); },
+        };
+      });
     }
-    return { batch: B, inputs, outputs, forward, losses, backward, masks, owned, dispatches: [...forward, ...losses, ...backward], cleanup };
+    return {
+      batch: B, inputs: program.inputs.map((x) => (x as k.Ref).buf), outputs, forward, losses, backward, kernels: gk, program,
+      dispatches: losses,
+    };
   }
 
   // ---- batches ----
@@ -497,13 +269,8 @@ export class GpuRunner {
     const outs = this.compiled('fit');
     const p = this.plan(n, true, this.anyFused);
     this.upload(p, xs, ys, idx, start, n);
-    for (const m of p.masks) {
-      // The wasm Dropout draws the same numbers in the same order (step order, element order).
-      const keep = 1 / (1 - m.layer.rate), rng = m.layer.rng ?? this.view.rng;
-      const v = new Float32Array(m.n);
-      for (let i = 0; i < m.n; i++) v[i] = rng.nextFloat() >= m.layer.rate ? keep : 0;
-      this.ctx.write(m.buf, v);
-    }
+    // Dropout masks: drawn as the wasm layers draw them (step order, element order).
+    p.kernels.runHostActions();
     const opt = this.view.optimizer!;
     const t = ++opt.iterations;
     if (opt instanceof AdamOptimizer) {
@@ -644,12 +411,12 @@ export class GpuRunner {
 
   dispose(): void {
     for (const p of this.plans.values()) {
-      for (const b of p.owned) b.destroy();
+      p.program.free();
       for (const d of p.dispatches) d.uniform.destroy();
-      for (const f of p.cleanup) f();
+      p.kernels.dispose();
     }
     this.plans.clear();
-    for (const b of [this.params, this.grads, this.stats, this.one, ...this.slots]) b.destroy();
+    for (const b of [this.params, this.grads, this.stats, ...this.slots]) b.destroy();
     this.gradScratch?.destroy();
     this.gradScratch = undefined;
     this.frozenSave?.destroy();

@@ -6,10 +6,11 @@ import { maxPoolForward, maxPoolBackward, avgPoolForward, avgPoolBackward } from
 import { actForward, actBackward, mulMask, mulMaskInPlace, softmaxRows, softmaxBackward, biasGrad } from './elementwise.js';
 import { batchLoss, finishMetrics } from './loss.js';
 import { sgdStep, momentumStep, adamStep } from './optim.js';
+import { MERGE_KERNELS } from './merge.js';
 
 export const KERNELS = {
   gemm, im2col, col2im, maxPoolForward, maxPoolBackward, avgPoolForward, avgPoolBackward,
   actForward, actBackward, mulMask, mulMaskInPlace, softmaxRows, softmaxBackward, biasGrad,
-  batchLoss, finishMetrics, sgdStep, momentumStep, adamStep,
+  batchLoss, finishMetrics, sgdStep, momentumStep, adamStep, ...MERGE_KERNELS,
 };
 export type KernelName = keyof typeof KERNELS;

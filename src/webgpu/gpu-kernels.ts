@@ -1,0 +1,178 @@
+/// <reference types="@webgpu/types" />
+// The WebGPU backend's kernels (src/backend/kernels.ts): buffers are (GPUBuffer, float offset) and
+// every call records its dispatch(es) into `target`, so the planner's program — the same steps the
+// wasm backend runs — is recorded once per plan and replayed per batch by the model runner. Per-batch
+// host work (dropout masks) is recorded as a host action the runner performs before each submit.
+
+import type { Buf, BroadcastPlan, ConvPlan, KernelActivation, Kernels } from '../backend/kernels.js';
+import type { Conv2DGeometry } from '../ops/conv.js';
+import type { PoolGeometry } from '../ops/pool.js';
+import type { Dispatch, GpuContext } from './context.js';
+import * as d from './dispatches.js';
+import { GEMM_TILE } from './kernels/gemm.js';
+import { blockCopy, destroyGpuGeom, gpuGeom, mergeBinary, mergeReduce, mergeRoute, type GpuGeom } from './merge-dispatches.js';
+
+type Ref = d.Ref;
+const r = (b: Buf) => b as Ref;
+
+/** A buffer a kernel binds whole (no offset): every planner slot and layer scratch starts at 0. */
+function whole(b: Buf, what: string): GPUBuffer {
+  const x = r(b);
+  if (x.off) throw new Error(`webgpu: internal error: ${what} at a float offset (${x.off}); the kernel binds whole buffers`);
+  return x.buf;
+}
+
+interface GpuConvPlan extends ConvPlan {
+  /** The im2col matrix (also dcol in the backward); none when the col matrix is x itself. */
+  col?: GPUBuffer;
+}
+interface GpuBroadcast extends BroadcastPlan {
+  geom: GpuGeom;
+}
+
+export interface HostAction {
+  n: number;
+  buf: Ref;
+  gen: (values: Float32Array) => void;
+}
+
+export class GpuKernels implements Kernels {
+  readonly backend = 'webgpu' as const;
+  readonly inPlace = false;
+  readonly fusesConvPool = false;
+  /** Where calls record their dispatches (the runner switches it between forward, backward…). */
+  target: Dispatch[] = [];
+  /** Every dispatch recorded, for their uniforms' destruction. */
+  readonly recorded: Dispatch[] = [];
+  /** Per-batch host work, in program order. */
+  readonly hostActions: HostAction[] = [];
+  private readonly owned = new Set<GPUBuffer>();
+  private readonly one: GPUBuffer;
+
+  constructor(readonly ctx: GpuContext) {
+    this.one = this.buffer(1, 'one');
+    ctx.write(this.one, new Float32Array([1]));
+  }
+
+  private buffer(floats: number, label: string): GPUBuffer {
+    const b = this.ctx.buffer(Math.max(1, floats), label);
+    this.owned.add(b);
+    return b;
+  }
+  private push(...ds: Dispatch[]): void {
+    this.target.push(...ds);
+    this.recorded.push(...ds);
+  }
+
+  alloc(floats: number, label: string): Buf {
+    return d.ref(this.buffer(floats, label));
+  }
+  free(b: Buf): void {
+    const x = r(b).buf;
+    if (this.owned.delete(x)) x.destroy();
+  }
+  at(b: Buf, floats: number): Buf {
+    return d.ref(r(b).buf, r(b).off + floats);
+  }
+  hostFill(n: number, b: Buf, gen: (values: Float32Array) => void): void {
+    this.hostActions.push({ n, buf: r(b), gen });
+  }
+
+  gemm(m: number, n: number, k: number, a: Buf, ta: boolean, b: Buf, tb: boolean, c: Buf, o: { bias?: Buf; relu?: boolean; accumulate?: boolean } = {}): void {
+    this.push(d.gemm(this.ctx, m, n, k, r(a), ta, r(b), tb, r(c), { bias: o.bias === undefined ? undefined : r(o.bias), relu: o.relu, accumulate: o.accumulate }));
+  }
+  copy(n: number, x: Buf, y: Buf): void {
+    this.push(d.actForward(this.ctx, 'linear', n, r(x), r(y)));
+  }
+  /** y += x as a 1×n×1 GEMM with A = [1] (exact), in chunks a dispatch can hold. */
+  addInto(n: number, x: Buf, y: Buf): void {
+    const chunk = 65535 * GEMM_TILE;
+    for (let at = 0; at < n; at += chunk) {
+      const m = Math.min(chunk, n - at);
+      this.push(d.gemm(this.ctx, 1, m, 1, d.ref(this.one), false, r(this.at(x, at)), false, r(this.at(y, at)), { accumulate: true }));
+    }
+  }
+  mulMask(n: number, x: Buf, mask: Buf, y: Buf): void {
+    const xb = whole(x, 'a masked input'), mb = whole(mask, 'a mask'), yb = whole(y, 'a masked output');
+    this.push(xb === yb ? d.mulMaskInPlace(this.ctx, n, mb, yb) : d.mulMask(this.ctx, n, xb, mb, yb));
+  }
+  biasGrad(rows: number, cols: number, dy: Buf, db: Buf): void {
+    this.push(d.biasGrad(this.ctx, rows, cols, whole(dy, 'a bias gradient input'), r(db)));
+  }
+  activation(act: KernelActivation, rows: number, cols: number, x: Buf, y: Buf): void {
+    if (act === 'softmax') this.push(d.softmaxRows(this.ctx, rows, cols, r(x), whole(y, 'a softmax output')));
+    else this.push(d.actForward(this.ctx, act, rows * cols, r(x), r(y)));
+  }
+  activationBackward(act: KernelActivation, rows: number, cols: number, y: Buf, dy: Buf): void {
+    if (act === 'linear') return;
+    if (act === 'softmax') this.push(d.softmaxBackward(this.ctx, rows, cols, whole(y, 'a softmax output'), whole(dy, 'a softmax gradient')));
+    else this.push(d.actBackward(this.ctx, act, rows * cols, r(y), r(dy)));
+  }
+
+  maxPoolForward(g: PoolGeometry, x: Buf, y: Buf, argmax: Buf | undefined): void {
+    // The WGSL kernel always records the argmax: inference gets a scratch one.
+    const am = argmax === undefined ? this.buffer(g.outSize, 'argmax (unused)') : whole(argmax, 'an argmax');
+    this.push(d.maxPoolForward(this.ctx, g, r(x), whole(y, 'a pooled output'), am));
+  }
+  maxPoolBackward(g: PoolGeometry, dy: Buf, argmax: Buf, dx: Buf): void {
+    this.push(d.maxPoolBackward(this.ctx, g, whole(dy, 'a pooled gradient'), whole(argmax, 'an argmax'), whole(dx, 'a pool input gradient')));
+  }
+  avgPoolForward(g: PoolGeometry, x: Buf, y: Buf): void {
+    this.push(d.avgPoolForward(this.ctx, g, r(x), whole(y, 'a pooled output')));
+  }
+  avgPoolBackward(g: PoolGeometry, dy: Buf, dx: Buf): void {
+    this.push(d.avgPoolBackward(this.ctx, g, whole(dy, 'a pooled gradient'), whole(dx, 'a pool input gradient')));
+  }
+
+  convPlan(g: Conv2DGeometry, _training: boolean, pool?: PoolGeometry): GpuConvPlan {
+    if (pool) throw new Error('webgpu: internal error: a max pooling fused into a convolution (fusesConvPool is false)');
+    const col = g.colIsInput ? undefined : this.buffer(g.colFloats, 'im2col');
+    return { g, pooled: false, col, free: () => { if (col && this.owned.delete(col)) col.destroy(); } };
+  }
+  convForward(p: ConvPlan, x: Buf, w: Buf, bias: Buf | undefined, y: Buf, relu: boolean): void {
+    const { g, col } = p as GpuConvPlan;
+    this.push(...d.conv2dForward(this.ctx, g, r(x), r(w), bias === undefined ? undefined : r(bias), r(y), col, relu));
+  }
+  convBackward(p: ConvPlan, x: Buf, w: Buf, y: Buf, dy: Buf, relu: boolean, dx: Buf | undefined, dw: Buf, db: Buf | undefined): void {
+    const { g, col } = p as GpuConvPlan;
+    if (relu) this.push(d.actBackward(this.ctx, 'relu', g.M * g.outC, r(y), r(dy)));
+    // col still holds im2col(x) from this step's forward (one col per planned node).
+    this.push(...d.conv2dBackpropFilter(this.ctx, g, r(x), r(dy), r(dw), col, true));
+    if (db !== undefined) this.push(d.biasGrad(this.ctx, g.M, g.outC, whole(dy, 'a convolution gradient'), r(db)));
+    if (dx !== undefined) this.push(...d.conv2dBackpropInput(this.ctx, g, r(dy), r(w), whole(dx, 'a convolution input gradient'), col));
+  }
+
+  broadcastPlan(out: number[], a: number[], b?: number[]): GpuBroadcast {
+    const geom = gpuGeom(this.ctx, out, a, b);
+    return { ...geom, geom, free: () => destroyGpuGeom(geom) };
+  }
+  broadcastBinary(op: Parameters<Kernels['broadcastBinary']>[0], g: BroadcastPlan, a: Buf | 'y', b: Buf, y: Buf, accumulate = false, scale = 1): void {
+    this.push(mergeBinary(this.ctx, op, (g as GpuBroadcast).geom, a === 'y' ? 'y' : r(a), r(b), r(y), accumulate, scale));
+  }
+  broadcastReduce(g: BroadcastPlan, grad: Buf, dx: Buf, scale = 1): void {
+    this.push(mergeReduce(this.ctx, (g as GpuBroadcast).geom, r(grad), r(dx), scale));
+  }
+  routeGrad(g: BroadcastPlan, x: Buf, y: Buf, rr: Buf, gOut: Buf): void {
+    this.push(mergeRoute(this.ctx, (g as GpuBroadcast).geom, r(x), r(y), r(rr), r(gOut)));
+  }
+  blockCopy(outer: number, block: number, src: Buf, srcStride: number, dst: Buf, dstStride: number): void {
+    this.push(blockCopy(this.ctx, outer, block, r(src), srcStride, r(dst), dstStride));
+  }
+
+  /** Per batch, before submitting: the host actions' values uploaded. */
+  runHostActions(): void {
+    for (const h of this.hostActions) {
+      const v = new Float32Array(h.n);
+      h.gen(v);
+      this.ctx.write(h.buf.buf, v, h.buf.off);
+    }
+  }
+
+  /** Frees every buffer and dispatch uniform this kernel set made. */
+  dispose(): void {
+    for (const x of this.recorded) x.uniform.destroy();
+    this.recorded.length = 0;
+    for (const b of this.owned) b.destroy();
+    this.owned.clear();
+  }
+}
