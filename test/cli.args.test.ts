@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_BATCH_SIZE, DEFAULT_EPOCHS, DEFAULT_EVAL_BATCH_SIZE, USAGE, UsageError, parseArgs } from '../src/cli/args.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BUILT_IN_MODELS, mnistModel } from '../src/cli/mnist-models.js';
+import { input, layers, model } from '../src/index.js';
 
 function usageError(argv: string[]): UsageError {
   try {
@@ -15,15 +20,16 @@ function usageError(argv: string[]): UsageError {
 describe('parseArgs', () => {
   it('parses train with every flag, in both --flag value and --flag=value forms', () => {
     expect(parseArgs(['train', 'mnist', '--data', '/d', '--epochs=3', '--batch-size', '128', '--seed', '0',
-      '--out', 'm', '--json', '--threads', '2', '--backend=wasm'])).toEqual({
+      '--out', 'm', '--json', '--threads', '2', '--backend=wasm', '--model', 'resnet'])).toEqual({
       command: 'train', dataset: 'mnist', data: '/d', epochs: 3, batchSize: 128, seed: 0, out: 'm',
-      json: true, threads: 2, backend: 'wasm',
+      json: true, threads: 2, backend: 'wasm', model: 'resnet',
     });
+    expect(parseArgs(['train', 'mnist', '--model=arch/model.json'])).toMatchObject({ model: 'arch/model.json' });
   });
 
   it('fills defaults and leaves unset options out', () => {
     expect(parseArgs(['train', 'mnist'])).toEqual({
-      command: 'train', dataset: 'mnist', epochs: DEFAULT_EPOCHS, batchSize: DEFAULT_BATCH_SIZE, json: false, backend: 'auto',
+      command: 'train', dataset: 'mnist', epochs: DEFAULT_EPOCHS, batchSize: DEFAULT_BATCH_SIZE, json: false, backend: 'auto', model: 'notes',
     });
     expect(parseArgs(['--json', 'evaluate', 'model'])).toEqual({
       command: 'evaluate', modelDir: 'model', batchSize: DEFAULT_EVAL_BATCH_SIZE, json: true, backend: 'auto',
@@ -73,10 +79,26 @@ describe('parseArgs', () => {
     expect(usageError(['train', 'cifar10']).message).toBe('train: unknown dataset "cifar10"; expected one of mnist');
     expect(usageError(['predict', 'm']).message).toBe('predict: missing FILE; usage: simdcnn predict MODEL_DIR FILE');
     expect(usageError(['evaluate', 'm', 'extra']).message).toBe('evaluate: unexpected argument "extra"; usage: simdcnn evaluate MODEL_DIR');
+    expect(usageError(['evaluate', 'm', '--model', 'resnet']).message).toBe('--model does not apply to evaluate (it is for train)');
+  });
+
+  it('--model: the built-in architectures build; other names and wrong-shaped model files are named errors', async () => {
+    for (const name of BUILT_IN_MODELS) {
+      const m = await mnistModel(name, 1);
+      expect([m.inputShape, m.outputShape]).toEqual([[28, 28, 1], [10]]);
+      m.dispose();
+    }
+    await expect(mnistModel('vgg', 1)).rejects.toThrow('--model: "vgg" is not one of notes, resnet, mobilenet nor a path to a model.json');
+    const dir = mkdtempSync(join(tmpdir(), 'simdcnn-model-'));
+    const x = input({ shape: [8, 8, 1] });
+    const wrong = model({ inputs: x, outputs: layers.dense({ units: 10 }).apply(layers.flatten().apply(x)) });
+    writeFileSync(join(dir, 'model.json'), JSON.stringify({ modelTopology: wrong.toJSON(), weightsManifest: [] }));
+    wrong.dispose();
+    await expect(mnistModel(join(dir, 'model.json'), 1)).rejects.toThrow(/MNIST needs one input of shape \[28, 28, 1\].*inputs \[8,8,1\]/);
   });
 
   it('documents every flag in USAGE', () => {
-    for (const f of ['--data', '--epochs', '--batch-size', '--seed', '--out', '--json', '--threads', '--backend', '--limit', '--help']) {
+    for (const f of ['--data', '--epochs', '--batch-size', '--seed', '--out', '--json', '--threads', '--backend', '--limit', '--model', '--help']) {
       expect(USAGE).toContain(f);
     }
     expect(USAGE).toMatch(/^Usage:\n  simdcnn train mnist/);

@@ -29,6 +29,8 @@ export interface TrainCommand extends Common {
   /** undefined = random seed (the CLI should print the one it picked). */
   seed?: number;
   out?: string;
+  /** 'notes' (default), 'resnet', 'mobilenet', or a path to an (untrained) model.json. */
+  model: string;
 }
 
 export interface EvaluateCommand extends Common {
@@ -57,7 +59,8 @@ export const DEFAULT_BATCH_SIZE = 32;
 export const DEFAULT_EVAL_BATCH_SIZE = 256;
 
 export const USAGE = `Usage:
-  simdcnn train mnist [--data DIR] [--epochs N] [--batch-size N] [--seed S] [--out DIR]
+  simdcnn train mnist [--model notes|resnet|mobilenet|PATH] [--data DIR] [--epochs N] [--batch-size N]
+                      [--seed S] [--out DIR]
   simdcnn evaluate MODEL_DIR [--data DIR] [--batch-size N]
   simdcnn predict MODEL_DIR FILE [--batch-size N]
   simdcnn --help
@@ -72,6 +75,10 @@ Commands:
                      Classify the images in FILE: a PNG, or an IDX images file (.gz or not).
 
 Options:
+  --model M          What train trains: notes (the notes' CNN, default), resnet (a small ResNet
+                     with batch norm), mobilenet (a small depthwise-separable network), or
+                     PATH/model.json (any architecture saved in the TensorFlow.js layers format;
+                     its weights, if the file has any, are the starting point)
   --data DIR         MNIST folder (default: $SIMDCNN_DATA, else ~/.cache/simdcnn/mnist;
                      missing files are downloaded from $SIMDCNN_MNIST_MIRROR or the standard mirror)
   --epochs N         Training epochs, 1..100000 (default ${DEFAULT_EPOCHS})
@@ -101,6 +108,7 @@ const FLAGS: Record<string, { kind: FlagKind; commands: readonly string[] }> = {
   '--threads': { kind: { type: 'int', min: 1, max: 64 }, commands: ['train', 'evaluate', 'predict'] },
   '--backend': { kind: { type: 'enum', values: BACKENDS }, commands: ['train', 'evaluate', 'predict'] },
   '--limit': { kind: { type: 'int', min: 1, max: 1000000 }, commands: ['train', 'evaluate', 'predict'] },
+  '--model': { kind: { type: 'string', what: 'notes, resnet, mobilenet or a model.json path' }, commands: ['train'] },
 };
 
 const COMMANDS = ['train', 'evaluate', 'predict'] as const;
@@ -213,6 +221,7 @@ export function parseArgs(argv: readonly string[]): Command {
       const cmd: TrainCommand = {
         command, dataset: dataset as Dataset, ...common, batchSize,
         epochs: (values.get('--epochs') as number | undefined) ?? DEFAULT_EPOCHS,
+        model: (values.get('--model') as string | undefined) ?? 'notes',
       };
       if (data !== undefined) cmd.data = data;
       const seed = values.get('--seed') as number | undefined;

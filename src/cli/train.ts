@@ -1,9 +1,8 @@
-// `simdcnn train mnist`: the notes' reference CNN, trained with a live progress line per epoch,
+// `simdcnn train mnist`: the notes' reference CNN (or --model resnet | mobilenet | model.json), trained with a live progress line per epoch,
 // validated on the test set each epoch (as the notes' Keras run), then evaluated and saved with
 // its history and training curves — all four files in one crash-safe save.
 
-import { layers } from '../layers/index.js';
-import { sequential, type Sequential } from '../model/sequential.js';
+import { mnistModel } from './mnist-models.js';
 import { uint8Images } from '../model/examples.js';
 import { saveModel } from '../model/save-load.js';
 import type { Logs } from '../model/history.js';
@@ -15,29 +14,12 @@ import { fmtRate, jsonLine, mnistData, pct, rate, setupBackend, type CliIO } fro
 
 export const DEFAULT_OUT = 'simdcnn-mnist-model';
 
-/** Conv32 3×3 relu → MaxPool 2 → Conv64 3×3 relu → MaxPool 2 → Flatten → Dense64 relu → Dense10 softmax. */
-export function mnistCnn(seed: number): Sequential {
-  return sequential({
-    seed,
-    name: 'mnist_cnn',
-    layers: [
-      layers.conv2d({ filters: 32, kernelSize: 3, activation: 'relu', inputShape: [28, 28, 1] }),
-      layers.maxPooling2d({ poolSize: 2 }),
-      layers.conv2d({ filters: 64, kernelSize: 3, activation: 'relu' }),
-      layers.maxPooling2d({ poolSize: 2 }),
-      layers.flatten(),
-      layers.dense({ units: 64, activation: 'relu' }),
-      layers.dense({ units: 10, activation: 'softmax' }),
-    ],
-  });
-}
-
 export async function runTrain(cmd: TrainCommand, io: CliIO): Promise<void> {
   const backend = await setupBackend(cmd);
   const { train, test, dir } = await mnistData(cmd.data, cmd.limit);
   const seed = cmd.seed ?? Math.floor(Math.random() * 2 ** 32);
   const out = cmd.out ?? DEFAULT_OUT;
-  const model = mnistCnn(seed);
+  const model = await mnistModel(cmd.model, seed);
   model.compile({ optimizer: 'adam', loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
   const x = uint8Images(train.images, [28, 28, 1]);
   const xTest = uint8Images(test.images, [28, 28, 1]);
@@ -100,10 +82,10 @@ export async function runTrain(cmd: TrainCommand, io: CliIO): Promise<void> {
   };
   const historyJson = {
     epoch: history.epoch, history: history.history,
-    params: { ...history.params, seed, dataset: cmd.dataset, trainImages: train.count, testImages: test.count },
+    params: { ...history.params, seed, model: cmd.model, dataset: cmd.dataset, trainImages: train.count, testImages: test.count },
     result: summary,
   };
-  const svg = renderCurvesSvg(history, { title: `simdcnn MNIST CNN — test accuracy ${pct(testAccuracy)}` });
+  const svg = renderCurvesSvg(history, { title: `simdcnn MNIST ${model.name} — test accuracy ${pct(testAccuracy)}` });
   await saveModel(model, out, {
     extraFiles: { 'history.json': JSON.stringify(historyJson, null, 1) + '\n', 'training-curves.svg': svg },
   });
