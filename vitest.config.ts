@@ -2,7 +2,7 @@ import { configDefaults, defineConfig } from 'vitest/config';
 
 // Kernel suites run once per wasm build (candle-style: same table, every backend): the relaxed-SIMD
 // (FMA) build the runtime picks by default, and the plain-SIMD fallback other runtimes get.
-const kernelSuites = ['gemm', 'conv', 'conv-fused', 'seeds', 'pool', 'activations', 'loss', 'optim', 'threads', 'merge'].map((n) => `test/${n}.test.ts`);
+const kernelSuites = ['gemm', 'conv', 'conv-fused', 'seeds', 'pool', 'activations', 'activation-fns', 'activation-layers', 'loss', 'optim', 'threads', 'merge', 'depthwise', 'shape-layers', 'batchnorm'].map((n) => `test/${n}.test.ts`);
 
 export default defineConfig({
   test: {

@@ -10,3 +10,7 @@ export * from './optim';
 export * from './conv';
 export * from './convert';
 export * from './merge';
+export * from './batchnorm';
+export * from './shape';
+export * from './depthwise';
+export * from './regularize';

@@ -27,6 +27,14 @@ const convs = [
   { name: 'conv2, batch 32', x: [32, 13, 13, 32], f: [3, 3, 32, 64] },
 ];
 
+// MobileNetV2-like depthwise convolutions (3×3, 'same'): FLOPs = 2·N·outH·outW·C·dm·kh·kw.
+const depthwise = [
+  { name: '112×112×32 3×3 s1, batch 1', x: [1, 112, 112, 32], f: [3, 3, 32, 1], stride: 1 },
+  { name: '112×112×32 3×3 s1, batch 8', x: [8, 112, 112, 32], f: [3, 3, 32, 1], stride: 1 },
+  { name: '56×56×144 3×3 s2, batch 1', x: [1, 56, 56, 144], f: [3, 3, 144, 1], stride: 2 },
+  { name: '56×56×144 3×3 s2, batch 8', x: [8, 56, 56, 144], f: [3, 3, 144, 1], stride: 2 },
+];
+
 function naiveMatMul(a, b, c, m, n, k) {
   for (let i = 0; i < m; i++) {
     for (let j = 0; j < n; j++) {
@@ -67,6 +75,16 @@ async function measure() {
       convFlops.push([`conv2DBackpropInput ${c.name}`, flops]);
     }
   }
+  const dwFlops = [];
+  for (const c of depthwise) {
+    const size = (d) => d.reduce((a, b) => a * b, 1);
+    const x = s.tensor(new Float32Array(size(c.x)).map((_, i) => ((i * 7) % 13) / 13 - 0.5), c.x);
+    const f = s.tensor(new Float32Array(size(c.f)).map((_, i) => ((i * 5) % 11) / 11 - 0.5), c.f);
+    held.push(x, f);
+    const [n, h, w] = c.x, [kh, kw, inC, dm] = c.f;
+    dwFlops.push([`depthwiseConv2d ${c.name}`, 2 * n * Math.ceil(h / c.stride) * Math.ceil(w / c.stride) * inC * dm * kh * kw]);
+    bench.add(`depthwiseConv2d ${c.name}`, () => s.depthwiseConv2d(x, f, c.stride, 'same').dispose());
+  }
   await bench.run();
   const rows = shapes.map((sh, i) => {
     const ms = medianMs(bench.tasks[i]);
@@ -78,8 +96,13 @@ async function measure() {
     const gflops = flops / (ms / 1000) / 1e9;
     return { op: name, medianMs: ms, gflops, fractionOfPeak: gflops / peak };
   });
+  const dwRows = dwFlops.map(([name, flops], i) => {
+    const ms = medianMs(bench.tasks[shapes.length + convFlops.length + i]);
+    const gflops = flops / (ms / 1000) / 1e9;
+    return { op: name, medianMs: ms, gflops, fractionOfPeak: gflops / peak };
+  });
   held.forEach((t) => t.dispose());
-  return { variant: s.wasmVariant(), peakGflops: peak, rows, convRows };
+  return { variant: s.wasmVariant(), peakGflops: peak, rows, convRows, dwRows };
 }
 
 async function naive() {
@@ -128,6 +151,10 @@ if (child) {
       console.log('| direct convolution (op, shape) | median ms | GFLOP/s | of peak |');
       console.log('|---|---:|---:|---:|');
       for (const r of run.convRows) console.log(`| ${r.op} | ${r.medianMs.toFixed(3)} | ${r.gflops.toFixed(1)} | ${(r.fractionOfPeak * 100).toFixed(0)}% |`);
+      console.log('');
+      console.log('| depthwise convolution (op, shape) | median ms | GFLOP/s | of peak |');
+      console.log('|---|---:|---:|---:|');
+      for (const r of run.dwRows) console.log(`| ${r.op} | ${r.medianMs.toFixed(3)} | ${r.gflops.toFixed(1)} | ${(r.fractionOfPeak * 100).toFixed(0)}% |`);
       console.log('');
     }
   }

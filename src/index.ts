@@ -8,12 +8,14 @@ export { sequential, Sequential } from './model/sequential.js';
 export { model, LayersModel } from './model/layers-model.js';
 export type { CompileArgs, FitArgs, ModelX, ModelY } from './model/layers-model.js';
 export { train, Optimizer } from './model/optimizers.js';
+export { regularizers, Regularizer } from './layers/regularizers.js';
 export { History } from './model/history.js';
 export type { Callbacks, Logs } from './model/history.js';
 export { setSeed } from './model/seed.js';
 export { uint8Images } from './model/examples.js';
 export { softmaxCrossEntropy, sparseSoftmaxCrossEntropy } from './ops/loss.js';
 export { conv2dTranspose, convOutputSize, type Padding, type ExplicitPadding, type DimRoundingMode } from './ops/conv.js';
+export { depthwiseConv2d } from './ops/depthwise.js';
 // Ops that have a WebGPU implementation route through the backend seam.
 export { matMul, conv2d, conv2DBackpropInput, conv2DBackpropFilter, maxPool, avgPool, relu, sigmoid, tanh, softmax } from './ops/dispatch.js';
 export { setThreads, getThreads, terminateThreads } from './backend/runtime.js';

@@ -47,14 +47,14 @@ const layerArgs: Case[] = [
   ['conv2d kernelSize 2.5', () => layers.conv2d({ filters: 2, kernelSize: 2.5, name: 'cv' }), /^cv: kernelSize must be a positive integer, got 2\.5$/],
   ['conv2d kernelSize [3, 0]', () => layers.conv2d({ filters: 2, kernelSize: [3, 0], name: 'cv' }), /^cv: kernelSize must be a positive integer, got 0$/],
   ['conv2d strides 0', () => layers.conv2d({ filters: 2, kernelSize: 3, strides: 0, name: 'cv' }), /^cv: strides must be a positive integer, got 0$/],
-  ['conv2d unknown activation', () => layers.conv2d({ filters: 2, kernelSize: 3, activation: 'gelu' as never, name: 'cv' }), /^cv: activation must be one of 'linear', 'relu', 'sigmoid', 'tanh', 'softmax', got 'gelu'$/],
+  ['conv2d unknown activation', () => layers.conv2d({ filters: 2, kernelSize: 3, activation: 'hard_silu' as never, name: 'cv' }), /^cv: activation must be one of 'linear', 'relu', 'sigmoid', 'tanh', 'softmax', 'relu6', .*'softsign' \(or 'silu', 'hard_sigmoid'\), got 'hard_silu'$/],
   ['conv2d unknown padding', () => layers.conv2d({ filters: 2, kernelSize: 3, padding: 'full' as never, name: 'cv' }), /^cv: padding must be 'valid' or 'same', got 'full'$/],
   ['conv2d channelsFirst', () => layers.conv2d({ filters: 2, kernelSize: 3, dataFormat: 'channelsFirst' as never, name: 'cv' }), /^cv: dataFormat must be 'channelsLast'.*got 'channelsFirst'$/],
   ['conv2d unknown initializer', () => layers.conv2d({ filters: 2, kernelSize: 3, kernelInitializer: 'xavier' as never, name: 'cv' }), /^cv: kernelInitializer must be one of 'glorotUniform'.*got 'xavier'$/],
   ['conv2d no args', () => layers.conv2d(undefined as never), /conv2d.*: args must be an object like \{filters: 32, kernelSize: 3\}, got undefined/],
   ['dense units -1', () => layers.dense({ units: -1, name: 'dn' }), /^dn: units must be a positive integer, got -1$/],
   ['dense units 2.5', () => layers.dense({ units: 2.5, name: 'dn' }), /^dn: units must be a positive integer, got 2\.5$/],
-  ['dense unknown activation', () => layers.dense({ units: 3, activation: 'swish' as never, name: 'dn' }), /^dn: activation must be one of .*'softmax', got 'swish'$/],
+  ['dense unknown activation', () => layers.dense({ units: 3, activation: 'swishy' as never, name: 'dn' }), /^dn: activation must be one of .*'softsign'.*, got 'swishy'$/],
   ['dense no args', () => layers.dense(undefined as never), /dense.*: args must be an object like \{units: 10\}, got undefined/],
   ['dense inputShape [0]', () => layers.dense({ units: 3, inputShape: [0], name: 'dn' }), /^dn: inputShape must be an array of positive integers \(without the batch dimension\), got \[0\]$/],
   ['dropout rate 1', () => layers.dropout({ rate: 1, name: 'dr' }), /^dr: rate must be a number in \[0, 1\), got 1$/],
@@ -64,7 +64,7 @@ const layerArgs: Case[] = [
   ['maxPooling2d unknown padding', () => layers.maxPooling2d({ padding: 'causal' as never, name: 'mp' }), /^mp: padding must be 'valid' or 'same', got 'causal'$/],
   ['averagePooling2d strides [2, 1.5]', () => layers.averagePooling2d({ strides: [2, 1.5], name: 'ap' }), /^ap: strides must be a positive integer, got 1\.5$/],
   ['activation missing', () => layers.activation({ name: 'ac' } as never), /^ac: activation must be one of 'linear', .*, got undefined$/],
-  ['activation unknown', () => layers.activation({ activation: 'elu' as never, name: 'ac' }), /^ac: activation must be one of .*got 'elu'$/],
+  ['activation unknown', () => layers.activation({ activation: 'eluu' as never, name: 'ac' }), /^ac: activation must be one of .*got 'eluu'$/],
 ];
 
 // Shapes that cannot work: reported when the model is built, naming the layer and its argument.

@@ -203,7 +203,7 @@ describe('loadLayersModel', () => {
     await expect(loadLayersModel(d)).rejects.toThrow(`cannot load layer ${model.layers[4].name} (LSTM): layer type LSTM is not supported`);
     d = await editedModel((j) => { j.modelTopology.config.layers[0].config.data_format = 'channels_first'; });
     await expect(loadLayersModel(d)).rejects.toThrow(/data_format "channels_first" is not supported/);
-    d = await editedModel((j) => { j.modelTopology.config.layers[6].config.activation = 'elu'; });
+    d = await editedModel((j) => { j.modelTopology.config.layers[6].config.activation = 'hard_silu'; });
     await expect(loadLayersModel(d)).rejects.toThrow(new RegExp(`cannot load layer ${model.layers[6].name} \\(Dense\\): ${model.layers[6].name}: activation must be one of`));
     d = await editedModel((j) => { j.modelTopology.class_name = 'Graph'; });
     await expect(loadLayersModel(d)).rejects.toThrow(/model class "Graph" is not supported/);

@@ -1,7 +1,7 @@
 // Size budgets of what ships to browsers (sizes are deterministic for a given source, so this is a
 // plain assertion): the browser build's core — the entry dist/browser/simdcnn.js plus every chunk
 // it imports statically, found by parsing the built files (bench/peers/sizes.mjs, which the peers
-// benchmark reports too) — stays under 120 KB (120,000 bytes) minified; the optional parts
+// benchmark reports too) — stays under 160 KB (160,000 bytes) minified; the optional parts
 // (WebGPU, the worker-model code, the model reader, the downloader, the training loop, the ONNX
 // exporter) stay out of it; each wasm
 // build stays under 64 KiB; the inline build stays one self-contained file.
@@ -14,10 +14,11 @@ import { browserCoreFiles } from '../bench/peers/sizes.mjs';
 
 const root = join(import.meta.dirname, '..');
 const browserDir = join(root, 'dist', 'browser');
-// KB read as 1,000 bytes (the stricter of KB and KiB). 100 KB until the graph runtime: the core now
-// holds the planner, functional models and the merge layers (~16 KB); fit() and toONNX() moved
-// out to lazy chunks to pay for part of it.
-const CORE_BUDGET = 120_000;
+// KB read as 1,000 bytes (the stricter of KB and KiB). 100 KB until the graph runtime and the
+// layer zoo joined the core: every layer a model file may name must construct synchronously, so
+// the planner, functional models and all ~35 layer types with their backward passes are in it
+// (153 KB, 49 KB gzip); fit() and toONNX() moved out to lazy chunks to pay for part of it.
+const CORE_BUDGET = 160_000;
 const WASM_BUDGET = 64 * 1024;
 
 function built(file: string): string {

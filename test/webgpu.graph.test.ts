@@ -5,7 +5,7 @@
 // Runs on a real device (here Dawn on SwiftShader); no adapter FAILS the file.
 import { afterAll, describe, expect, it } from 'vitest';
 import { getBackend, setBackend } from '../src/backend/backend.js';
-import { input, layers, model, tensor, train, type LayersModel, type Tensor } from '../src/index.js';
+import { input, layers, model, regularizers, tensor, train, type LayersModel, type Tensor } from '../src/index.js';
 import { GpuTensor } from '../src/webgpu/gpu-tensor.js';
 import { maxRelErr, randn } from './helpers/random.js';
 
@@ -216,6 +216,16 @@ describe('functional models on webgpu vs wasm', () => {
       return model({ inputs: [xa, xb], outputs: out, seed: 28 });
     };
     await compareBackends(make, adam(), [images(9), images(10)], classes(3));
+  });
+
+  it('weight and activity regularizers: the penalty in every loss and its gradient, as on wasm', async () => {
+    const make = () => {
+      const i = input({ shape: [6, 6, 2] });
+      const c = layers.conv2d({ filters: 3, kernelSize: 3, activation: 'relu', kernelRegularizer: regularizers.l2({ l2: 0.02 }), activityRegularizer: regularizers.l1({ l1: 0.01 }) }).apply(i) as any;
+      const d = layers.dense({ units: 4, activation: 'tanh', biasRegularizer: regularizers.l1l2({ l1: 0.01, l2: 0.03 }), biasInitializer: 'ones' }).apply(layers.flatten().apply(c)) as any;
+      return model({ inputs: i, outputs: layers.dense({ units: 3, activation: 'softmax' }).apply(d) as any, seed: 31 });
+    };
+    await compareBackends(make, adam(), images(12), classes(3), { validation: true });
   });
 
   it('cross-entropy on a softmax output that another layer also reads (not fusable) is a clear Error on webgpu', async () => {

@@ -10,12 +10,24 @@
 import type { Conv2DGeometry } from '../ops/conv.js';
 import type { PoolGeometry } from '../ops/pool.js';
 import type { CollapsedGeom, MergeOp } from '../ops/merge.js';
+import type { KernelAct } from '../layers/activation-fns.js';
+import type { DepthwiseActivation, DepthwiseGeometry } from '../ops/depthwise.js';
+
+/** A backend's plan for one depthwise convolution geometry (tables, gradient partials). */
+export interface DepthwisePlan {
+  g: DepthwiseGeometry;
+  free(): void;
+}
+import type { BilinearGeometry } from '../ops/shape.js';
 
 /** A buffer of float32 values: a heap byte address (wasm) or a GPU buffer and float offset (WebGPU). */
 export type Buf = number | { readonly buf: unknown; readonly off: number };
 
-/** Activations a kernel applies on its own (linear copies, softmax is row-wise over the last axis). */
-export type KernelActivation = 'linear' | 'relu' | 'sigmoid' | 'tanh' | 'softmax';
+/**
+ * Activations a kernel applies on its own (linear copies, softmax is row-wise over the last axis):
+ * the registry's names and the activation layers' parametric forms (src/layers/activation-fns.ts).
+ */
+export type KernelActivation = KernelAct;
 
 /** A backend's plan for one convolution geometry (scratch, thread slices, im2col buffer). */
 export interface ConvPlan {
@@ -58,8 +70,11 @@ export interface Kernels {
   biasGrad(rows: number, cols: number, dy: Buf, db: Buf): void;
   /** y = act(x) over rows×cols (softmax per row); y = x only where inPlace. */
   activation(act: KernelActivation, rows: number, cols: number, x: Buf, y: Buf): void;
-  /** dy ← dy · act'(x), in place, from the forward output y. */
-  activationBackward(act: KernelActivation, rows: number, cols: number, y: Buf, dy: Buf): void;
+  /**
+   * dy ← dy · act'(x), in place, from the forward output y; where needsInput(act) (activation-fns.ts)
+   * from the forward input x instead, which must then be given (the layer keeps it).
+   */
+  activationBackward(act: KernelActivation, rows: number, cols: number, y: Buf, dy: Buf, x?: Buf): void;
 
   maxPoolForward(g: PoolGeometry, x: Buf, y: Buf, argmax: Buf | undefined): void;
   /** dx = the max pool's input gradient (overwritten), through the forward's argmax. */
@@ -88,4 +103,64 @@ export interface Kernels {
   routeGrad(g: BroadcastPlan, x: Buf, y: Buf, r: Buf, gOut: Buf): void;
   /** For o < outer: block floats from src + o·srcStride to dst + o·dstStride (floats). */
   blockCopy(outer: number, block: number, src: Buf, srcStride: number, dst: Buf, dstStride: number): void;
+
+  // Depthwise / separable / transposed convolutions (src/layers/depthwise.ts; assembly/depthwise.ts).
+  /** Plans one depthwise geometry (x [N, H, W, C], kernel [kh, kw, C, dm], y [N, outH, outW, C·dm]). */
+  depthwisePlan(g: DepthwiseGeometry, training: boolean): DepthwisePlan;
+  /** y = act(depthwise(x, w) (+ bias)), the activation fused. */
+  depthwiseForward(p: DepthwisePlan, x: Buf, w: Buf, bias: Buf | undefined, y: Buf, act: DepthwiseActivation): void;
+  /** From dy (masked by act'(y) first; dy is clobbered): dw overwritten, db and dx overwritten when given. */
+  depthwiseBackward(p: DepthwisePlan, x: Buf, w: Buf, y: Buf, dy: Buf, act: DepthwiseActivation,
+    dx: Buf | undefined, dw: Buf, db: Buf | undefined): void;
+  /** dx = the convolution's input gradient from dy (overwritten; dy and w untouched). */
+  convInputGrad(p: ConvPlan, dy: Buf, w: Buf, dx: Buf): void;
+  /** dw = the convolution's filter gradient from x and dy (overwritten; x and dy untouched). */
+  convFilterGrad(p: ConvPlan, x: Buf, dy: Buf, dw: Buf): void;
+
+  // Shape layers (src/layers/padding.ts, reshape.ts, upsampling.ts; kernels in assembly/shape.ts).
+  /** y = value over n floats. */
+  fill(n: number, value: number, y: Buf): void;
+  /**
+   * Strided copy over at most 6 axes: for every index i over dims, dst[Σ i_k·dstStrides_k] =
+   * src[Σ i_k·srcStrides_k] (floats). Distinct indices must reach distinct destinations; src ≠ dst.
+   */
+  stridedCopy(dims: number[], src: Buf, srcStrides: number[], dst: Buf, dstStrides: number[]): void;
+  /** y [n, h·sh, w·sw, c] = bilinear upsampling of x [n, h, w, c] (tfjs resizeBilinear, no corner alignment, no half-pixel centers). */
+  bilinearForward(g: BilinearGeometry, x: Buf, y: Buf): void;
+  /** dx (overwritten) = bilinearForward's input gradient from dy. */
+  bilinearBackward(g: BilinearGeometry, dy: Buf, dx: Buf): void;
+
+  /**
+   * L1/L2 regularization over n floats of x: out[0] (+)= l1·Σ|x| + l2·Σx² when out is given
+   * (accumulate adds to it), and g += l1·sign(x) + 2·l2·x when g is given.
+   */
+  regularize(n: number, x: Buf, g: Buf | undefined, l1: number, l2: number, out: Buf | undefined, accumulate: boolean): void;
+
+  // Batch normalization (src/layers/batch-norm.ts; assembly/batchnorm.ts): x viewed as
+  // [outer, C, inner] (C: the normalized axis); per-channel vectors are C floats.
+  /** A geometry's plan (reduction scratch). */
+  bnPlan(outer: number, C: number, inner: number): BnPlan;
+  /** stats = [mean | biased variance] (2C floats) of x per channel over outer × inner. */
+  bnStats(p: BnPlan, x: Buf, stats: Buf): void;
+  /** coef = [invStd | a | b] (3C): invStd = 1/√(variance + eps), a = gamma·invStd, b = beta − mean·a (no gamma: 1, no beta: 0). coef ≠ the others' buffers. */
+  bnCoeffs(C: number, mean: Buf, variance: Buf, gamma: Buf | undefined, beta: Buf | undefined, eps: number, coef: Buf): void;
+  /** moving ← moving − (moving − batch)·(1 − momentum) over C floats (tfjs' moving average); batch ≠ moving's buffer. */
+  bnMovingUpdate(C: number, batch: Buf, momentum: number, moving: Buf): void;
+  /** y = act(x·a[c] + b[c]), a, b from coef (bnCoeffs); y ≠ x. */
+  bnAffine(p: BnPlan, act: 'linear' | 'relu' | 'relu6', x: Buf, coef: Buf, y: Buf): void;
+  /**
+   * From dy and the forward's mean and coef (invStd): dgamma = Σ dy·x̂, dbeta = Σ dy (overwritten when
+   * given; one buffer), dx (overwritten when given) = the full batch-statistics backward when
+   * training, else dy·gamma·invStd. dx ≠ dy.
+   */
+  bnBackward(p: BnPlan, training: boolean, x: Buf, dy: Buf, mean: Buf, coef: Buf, gamma: Buf | undefined,
+    dx: Buf | undefined, dgamma: Buf | undefined, dbeta: Buf | undefined): void;
+}
+
+/** A backend's plan for one batch-norm geometry [outer, C, inner]. */
+export interface BnPlan {
+  readonly outer: number;
+  readonly C: number;
+  readonly inner: number;
+  free(): void;
 }

@@ -10,6 +10,9 @@ import { avgPoolBackward, avgPoolForward, maxPoolBackward, maxPoolForward, type 
 import { conv2dBackpropFilter, conv2dBackpropInput, conv2dForward, type Conv2DGeometry } from '../ops/conv.js';
 import { convBackwardFused, convForwardFused, planConvSlices, type ConvSlices } from '../ops/conv-fused.js';
 import { blockCopy, broadcastBinary, broadcastReduce, freeGeom, planBroadcast, routeGrad, scaleSlices, type BroadcastGeom } from '../ops/merge.js';
+import { wasmDepthwiseKernels } from './wasm-depthwise-kernels.js';
+import * as shapeOps from '../ops/shape.js';
+import { wasmBatchNorm } from './wasm-batchnorm.js';
 
 const n = (b: Buf) => b as number;
 const opt = (b: Buf | undefined) => (b === undefined ? 0 : (b as number));
@@ -49,7 +52,7 @@ export const wasmKernels: Kernels = {
   },
   biasGrad: (rows, cols, dy, db) => biasGrad(rows, cols, n(dy), n(db)),
   activation: (act: KernelActivation, rows, cols, x, y) => actForwardRows(act, rows, cols, n(x), n(y)),
-  activationBackward: (act, rows, cols, y, dy) => actBackwardRows(act, rows, cols, n(y), n(dy), n(dy)),
+  activationBackward: (act, rows, cols, y, dy, x) => actBackwardRows(act, rows, cols, n(y), n(dy), n(dy), x === undefined ? undefined : n(x)),
 
   maxPoolForward: (g: PoolGeometry, x, y, argmax) => maxPoolForward(g, n(x), n(y), opt(argmax)),
   maxPoolBackward: (g, dy, argmax, dx) => maxPoolBackward(g, n(dy), n(argmax), n(dx)),
@@ -91,6 +94,19 @@ export const wasmKernels: Kernels = {
   broadcastReduce: (g, grad, dx, scale = 1) => broadcastReduce((g as WasmBroadcast).geom, n(grad), n(dx), scale),
   routeGrad: (g, x, y, r, gOut) => routeGrad((g as WasmBroadcast).geom, n(x), n(y), n(r), n(gOut)),
   blockCopy: (outer, block, src, srcStride, dst, dstStride) => blockCopy(outer, block, n(src), srcStride, n(dst), dstStride),
+  ...wasmDepthwiseKernels,
+  fill: (count, value, y) => shapeOps.fill(count, value, n(y)),
+  stridedCopy: (dims, src, srcStrides, dst, dstStrides) => shapeOps.stridedCopy(dims, n(src), srcStrides, n(dst), dstStrides),
+  bilinearForward: (g, x, y) => shapeOps.bilinearForward(g, n(x), n(y)),
+  bilinearBackward: (g, dy, dx) => shapeOps.bilinearBackward(g, n(dy), n(dx)),
+  regularize(count, x, g, l1, l2, out, accumulate) {
+    const p = (runtime().kernels as unknown as { regularizeL1L2(n: number, x: number, g: number, l1: number, l2: number): number })
+      .regularizeL1L2(count, n(x), opt(g), l1, l2);
+    if (out === undefined) return;
+    const f = runtime().heap.f32, o = n(out) >>> 2;
+    f[o] = accumulate ? f[o] + p : p;
+  },
+  ...wasmBatchNorm,
 };
 
 /** y ← alpha·y over count floats (split over threads). */

@@ -200,7 +200,14 @@ export function exportOnnx(model: OnnxSource, opts: OnnxExportOptions = {}): Uin
   const activate = (a: ActivationName, x: string, rank: number, layout: Layout, base: string): string => {
     if (a === 'linear') return x;
     if (a === 'softmax') return g.node('Softmax', [x], base, [['axis', rank === 4 && layout === 'nchw' ? 1 : -1]]);
-    return g.node(a === 'relu' ? 'Relu' : a === 'sigmoid' ? 'Sigmoid' : 'Tanh', [x], base);
+    // ONNX's default attributes are tfjs' constants (Elu α 1, Selu α/γ, HardSigmoid 0.2x + 0.5).
+    const single: Partial<Record<ActivationName, string>> = {
+      relu: 'Relu', sigmoid: 'Sigmoid', tanh: 'Tanh', elu: 'Elu', selu: 'Selu', softplus: 'Softplus', softsign: 'Softsign', hardSigmoid: 'HardSigmoid',
+    };
+    if (single[a]) return g.node(single[a]!, [x], base);
+    if (a === 'swish') return g.node('Mul', [x, g.node('Sigmoid', [x], base)], base);
+    if (a === 'mish') return g.node('Mul', [x, g.node('Tanh', [g.node('Softplus', [x], base)], base)], base);
+    throw new Error(`toONNX: activation '${a}' (layer ${base}) has no ONNX export yet (exported: linear, softmax, ${Object.keys(single).join(', ')}, swish, mish)`);
   };
 
   // A shared layer's weights are one set of initializers, read by each of its nodes.

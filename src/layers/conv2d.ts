@@ -2,8 +2,9 @@ import type { Buf, ConvPlan, Kernels } from '../backend/kernels.js';
 import { argError, assertPositiveInt, pair } from '../errors.js';
 import { conv2dGeometry, type Conv2DGeometry } from '../ops/conv.js';
 import { poolGeometry } from '../ops/pool.js';
-import { checkActivation, type ActivationName } from './activation-fns.js';
+import { activationJson, checkActivation, needsInput, type ActivationName } from './activation-fns.js';
 import { checkInitializer, initializerJson, type InitializerName } from './initializers.js';
+import { regularizerJson, resolveRegularizer, type Regularizer, type RegularizerArg } from './regularizers.js';
 import { Layer, type BaseLayerArgs, type LayerBuffers, type PlanIO, type StepContext } from './layer.js';
 import type { MaxPooling2D, PoolBuffers } from './pooling.js';
 
@@ -18,6 +19,8 @@ export interface Conv2DArgs extends BaseLayerArgs {
   useBias?: boolean;
   kernelInitializer?: InitializerName;
   biasInitializer?: InitializerName;
+  kernelRegularizer?: RegularizerArg;
+  biasRegularizer?: RegularizerArg;
 }
 
 interface ConvBuffers extends LayerBuffers {
@@ -40,6 +43,8 @@ export class Conv2D extends Layer {
   readonly useBias: boolean;
   readonly kernelInitializer: InitializerName;
   readonly biasInitializer: InitializerName;
+  readonly kernelRegularizer?: Regularizer;
+  readonly biasRegularizer?: Regularizer;
   /**
    * @internal Set by the planner's fusion rule before planning this node: the max pooling right
    * after it, whose work the convolution passes take over (its window runs on each chunk's output
@@ -64,6 +69,8 @@ export class Conv2D extends Layer {
     this.useBias = args.useBias ?? true;
     this.kernelInitializer = checkInitializer(this.name, 'kernelInitializer', args.kernelInitializer ?? 'glorotUniform');
     this.biasInitializer = checkInitializer(this.name, 'biasInitializer', args.biasInitializer ?? 'zeros');
+    this.kernelRegularizer = resolveRegularizer(this.name, 'kernelRegularizer', args.kernelRegularizer);
+    this.biasRegularizer = resolveRegularizer(this.name, 'biasRegularizer', args.biasRegularizer);
   }
 
   private geometry(batch: number, inShape: number[]): Conv2DGeometry {
@@ -86,8 +93,8 @@ export class Conv2D extends Layer {
   }
 
   protected override weightShapes(inShape: number[]) {
-    const w = [{ name: 'kernel', shape: [...this.kernelSize, inShape[2], this.filters], init: this.kernelInitializer }];
-    if (this.useBias) w.push({ name: 'bias', shape: [this.filters], init: this.biasInitializer });
+    const w = [{ name: 'kernel', shape: [...this.kernelSize, inShape[2], this.filters], init: this.kernelInitializer, regularizer: this.kernelRegularizer }];
+    if (this.useBias) w.push({ name: 'bias', shape: [this.filters], init: this.biasInitializer, regularizer: this.biasRegularizer });
     return w;
   }
 
@@ -99,7 +106,7 @@ export class Conv2D extends Layer {
     const conv = k.convPlan(g, training, pool);
     // ReLU runs in the passes' epilogue; other activations are a pass of their own over the output.
     const separate = this.activation !== 'relu' && this.activation !== 'linear';
-    const ownsPre = separate && !k.inPlace;
+    const ownsPre = separate && (!k.inPlace || (training && needsInput(this.activation)));
     const pre = ownsPre ? k.alloc(g.M * g.outC, `${this.name}/pre`) : io.y;
     return { y: io.y, dx: io.dx, conv, pre, ownsPre, free: () => { conv.free(); if (ownsPre) k.free(pre!); } };
   }
@@ -113,11 +120,11 @@ export class Conv2D extends Layer {
   }
 
   backward(ctx: StepContext, buf: LayerBuffers, x: Buf, dy: Buf): void {
-    const { conv } = buf as ConvBuffers;
+    const { conv, pre } = buf as ConvBuffers;
     const k = ctx.k;
     const relu = this.activation === 'relu';
     // ReLU's mask is applied by the convolution's backward (inside the wasm passes); others here.
-    if (!relu && this.activation !== 'linear') k.activationBackward(this.activation, conv.g.M, this.filters, buf.y!, dy);
+    if (!relu && this.activation !== 'linear') k.activationBackward(this.activation, conv.g.M, this.filters, buf.y!, dy, pre);
     k.convBackward(conv, x, this.param(ctx, 0), buf.y!, dy, relu, buf.dx, this.grad(ctx, 0), this.useBias ? this.grad(ctx, 1) : undefined);
   }
 
@@ -151,9 +158,10 @@ export class Conv2D extends Layer {
     return {
       ...super.getConfig(), filters: this.filters, kernel_size: this.kernelSize, strides: this.strides,
       padding: this.padding, data_format: 'channels_last', dilation_rate: this.dilationRate,
-      activation: this.activation, use_bias: this.useBias,
+      activation: activationJson(this.activation), use_bias: this.useBias,
       kernel_initializer: initializerJson(this.kernelInitializer), bias_initializer: initializerJson(this.biasInitializer),
-      kernel_regularizer: null, bias_regularizer: null, activity_regularizer: null,
+      kernel_regularizer: regularizerJson(this.kernelRegularizer), bias_regularizer: regularizerJson(this.biasRegularizer),
+      activity_regularizer: regularizerJson(this.activityRegularizer),
       kernel_constraint: null, bias_constraint: null,
     };
   }

@@ -1,7 +1,8 @@
 import type { Buf, Kernels } from '../backend/kernels.js';
 import { argError, assertPositiveInt } from '../errors.js';
-import { checkActivation, type ActivationName } from './activation-fns.js';
+import { activationJson, checkActivation, needsInput, type ActivationName } from './activation-fns.js';
 import { checkInitializer, initializerJson, type InitializerName } from './initializers.js';
+import { regularizerJson, resolveRegularizer, type Regularizer, type RegularizerArg } from './regularizers.js';
 import { Layer, sizeOfShape, type BaseLayerArgs, type LayerBuffers, type PlanIO, type StepContext } from './layer.js';
 
 interface DenseBuffers extends LayerBuffers {
@@ -15,6 +16,8 @@ export interface DenseArgs extends BaseLayerArgs {
   useBias?: boolean;
   kernelInitializer?: InitializerName;
   biasInitializer?: InitializerName;
+  kernelRegularizer?: RegularizerArg;
+  biasRegularizer?: RegularizerArg;
   inputDim?: number;
 }
 
@@ -26,6 +29,8 @@ export class Dense extends Layer {
   readonly useBias: boolean;
   readonly kernelInitializer: InitializerName;
   readonly biasInitializer: InitializerName;
+  readonly kernelRegularizer?: Regularizer;
+  readonly biasRegularizer?: Regularizer;
 
   constructor(args: DenseArgs) {
     super('dense', args?.inputDim !== undefined && args.inputShape === undefined ? { ...args, inputShape: [args.inputDim] } : args ?? {});
@@ -35,6 +40,8 @@ export class Dense extends Layer {
     this.useBias = args.useBias ?? true;
     this.kernelInitializer = checkInitializer(this.name, 'kernelInitializer', args.kernelInitializer ?? 'glorotUniform');
     this.biasInitializer = checkInitializer(this.name, 'biasInitializer', args.biasInitializer ?? 'zeros');
+    this.kernelRegularizer = resolveRegularizer(this.name, 'kernelRegularizer', args.kernelRegularizer);
+    this.biasRegularizer = resolveRegularizer(this.name, 'biasRegularizer', args.biasRegularizer);
   }
 
   protected computeOutputShape(inShape: number[]): number[] {
@@ -43,8 +50,8 @@ export class Dense extends Layer {
   }
 
   protected override weightShapes(inShape: number[]) {
-    const w = [{ name: 'kernel', shape: [inShape[inShape.length - 1], this.units], init: this.kernelInitializer }];
-    if (this.useBias) w.push({ name: 'bias', shape: [this.units], init: this.biasInitializer });
+    const w = [{ name: 'kernel', shape: [inShape[inShape.length - 1], this.units], init: this.kernelInitializer, regularizer: this.kernelRegularizer }];
+    if (this.useBias) w.push({ name: 'bias', shape: [this.units], init: this.biasInitializer, regularizer: this.biasRegularizer });
     return w;
   }
 
@@ -53,10 +60,11 @@ export class Dense extends Layer {
     return sizeOfShape(this.inShape.slice(0, -1));
   }
 
-  plan(k: Kernels, batch: number, _training: boolean, io: PlanIO): DenseBuffers {
-    // ReLU runs in the GEMM's epilogue; other activations are a pass of their own over the output.
+  plan(k: Kernels, batch: number, training: boolean, io: PlanIO): DenseBuffers {
+    // ReLU runs in the GEMM's epilogue; other activations are a pass of their own over the output,
+    // from a pre-activation buffer where the backend cannot work in place or the backward needs x.
     const separate = this.activation !== 'relu' && this.activation !== 'linear';
-    const ownsPre = separate && !k.inPlace;
+    const ownsPre = separate && (!k.inPlace || (training && needsInput(this.activation)));
     const pre = ownsPre ? k.alloc(batch * sizeOfShape(this.outShape), `${this.name}/pre`) : io.y;
     return { y: io.y, dx: io.dx, pre, free: () => { if (ownsPre) k.free(pre!); } };
   }
@@ -79,7 +87,7 @@ export class Dense extends Layer {
   backward(ctx: StepContext, buf: LayerBuffers, x: Buf, dy: Buf): void {
     const k = ctx.k;
     const m = ctx.batch * this.rowsPer(), kd = this.inShape[this.inShape.length - 1];
-    if (!(this.fusedSoftmax && this.activation === 'softmax') && this.activation !== 'linear') k.activationBackward(this.activation, m, this.units, buf.y!, dy);
+    if (!(this.fusedSoftmax && this.activation === 'softmax') && this.activation !== 'linear') k.activationBackward(this.activation, m, this.units, buf.y!, dy, (buf as DenseBuffers).pre);
     k.gemm(kd, this.units, m, x, true, dy, false, this.grad(ctx, 0));
     if (this.useBias) k.biasGrad(m, this.units, dy, this.grad(ctx, 1));
     if (buf.dx !== undefined) k.gemm(m, kd, this.units, dy, false, this.param(ctx, 0), true, buf.dx);
@@ -87,9 +95,10 @@ export class Dense extends Layer {
 
   override getConfig(): Record<string, unknown> {
     return {
-      ...super.getConfig(), units: this.units, activation: this.activation, use_bias: this.useBias,
+      ...super.getConfig(), units: this.units, activation: activationJson(this.activation), use_bias: this.useBias,
       kernel_initializer: initializerJson(this.kernelInitializer), bias_initializer: initializerJson(this.biasInitializer),
-      kernel_regularizer: null, bias_regularizer: null, activity_regularizer: null,
+      kernel_regularizer: regularizerJson(this.kernelRegularizer), bias_regularizer: regularizerJson(this.biasRegularizer),
+      activity_regularizer: regularizerJson(this.activityRegularizer),
       kernel_constraint: null, bias_constraint: null,
     };
   }

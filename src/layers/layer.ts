@@ -10,6 +10,7 @@ import { argError } from '../errors.js';
 import type { InitializerName } from './initializers.js';
 import { Tensor } from '../tensor.js';
 import type { Buf, Kernels } from '../backend/kernels.js';
+import { resolveRegularizer, type Regularizer, type RegularizerArg } from './regularizers.js';
 
 export interface WeightSpec {
   /** Keras name within the layer: 'kernel' or 'bias'. */
@@ -18,6 +19,13 @@ export interface WeightSpec {
   init: InitializerName;
   /** Float offset of this weight in the model's flat parameter (and gradient) buffer. */
   offset: number;
+  /** Its penalty joins the loss (kernelRegularizer / biasRegularizer). */
+  regularizer?: Regularizer;
+  /**
+   * false: a non-trainable weight (BatchNormalization's moving statistics): the forward writes it,
+   * its gradient is zero and the optimizer step leaves it as it is. Default true.
+   */
+  trainable?: boolean;
 }
 
 /** What the program gives every layer call: the backend's kernels and the flat weight buffers. */
@@ -59,6 +67,8 @@ export interface BaseLayerArgs {
   inputShape?: number[];
   batchInputShape?: (number | null)[];
   trainable?: boolean;
+  /** A penalty on the layer's output, divided by the batch size (Keras), added to the loss. */
+  activityRegularizer?: RegularizerArg;
 }
 
 const nameCounts = new Map<string, number>();
@@ -88,10 +98,13 @@ export abstract class Layer {
   readonly dxInPlace: boolean = false;
   /** Every application of this layer (graph nodes), in the order apply() made them. */
   readonly inboundNodes: LayerNode[] = [];
+  /** Penalty on this layer's output (activityRegularizer). */
+  readonly activityRegularizer?: Regularizer;
 
   constructor(snakeName: string, args: BaseLayerArgs) {
     this.name = args.name ?? uniqueName(snakeName);
     this.trainable = args.trainable ?? true;
+    this.activityRegularizer = resolveRegularizer(this.name, 'activityRegularizer', args.activityRegularizer);
     if (args.inputShape !== undefined) {
       if (!Array.isArray(args.inputShape) || args.inputShape.some((d) => !Number.isInteger(d) || d < 1)) {
         throw argError(this.name, 'inputShape', args.inputShape, 'an array of positive integers (without the batch dimension)');
@@ -127,6 +140,11 @@ export abstract class Layer {
 
   get paramCount(): number {
     return this.weights.reduce((s, w) => s + w.shape.reduce((a, b) => a * b, 1), 0);
+  }
+  /** Parameters the optimizer trains: 0 for a frozen layer, else those of its trainable weights. */
+  get trainableParamCount(): number {
+    if (!this.trainable) return 0;
+    return this.weights.filter((w) => w.trainable !== false).reduce((s, w) => s + w.shape.reduce((a, b) => a * b, 1), 0);
   }
 
   /** Input shapes of a build (one per input; merge layers take several). */

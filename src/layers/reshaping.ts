@@ -4,7 +4,7 @@
 import type { Buf, Kernels } from '../backend/kernels.js';
 import { argError } from '../errors.js';
 import type { Rng } from '../data/batches.js';
-import { ACTIVATIONS, checkActivation, type ActivationName } from './activation-fns.js';
+import { activationChoices, activationJson, checkActivation, type ActivationName } from './activation-fns.js';
 import { Layer, noExtras, sizeOfShape, type BaseLayerArgs, type LayerBuffers, type PlanIO, type StepContext } from './layer.js';
 
 export class Flatten extends Layer {
@@ -34,7 +34,7 @@ export class Activation extends Layer {
   constructor(args: BaseLayerArgs & { activation: ActivationName }) {
     super('activation', args ?? {});
     // checkActivation reads a missing activation as 'linear' (the dense/conv default); this layer has no default.
-    if (args?.activation == null) throw argError(this.name, 'activation', args?.activation, `one of ${ACTIVATIONS.map((a) => `'${a}'`).join(', ')}`);
+    if (args?.activation == null) throw argError(this.name, 'activation', args?.activation, activationChoices());
     this.activation = checkActivation(this.name, args?.activation);
   }
   protected computeOutputShape(inShape: number[]): number[] {
@@ -51,13 +51,14 @@ export class Activation extends Layer {
     const [r, c] = this.rows(ctx.batch);
     ctx.k.activation(this.fusedSoftmax && ctx.logits ? 'linear' : this.activation, r, c, x, buf.y!);
   }
-  backward(ctx: StepContext, buf: LayerBuffers, _x: Buf, dy: Buf): void {
+  backward(ctx: StepContext, buf: LayerBuffers, x: Buf, dy: Buf): void {
     if (this.fusedSoftmax || this.activation === 'linear') return;
     const [r, c] = this.rows(ctx.batch);
-    ctx.k.activationBackward(this.activation, r, c, buf.y!, dy);
+    // x: the layer's input, kept by the planner while training (activations whose derivative needs it).
+    ctx.k.activationBackward(this.activation, r, c, buf.y!, dy, x);
   }
   override getConfig(): Record<string, unknown> {
-    return { ...super.getConfig(), activation: this.activation };
+    return { ...super.getConfig(), activation: activationJson(this.activation) };
   }
 }
 

@@ -15,6 +15,9 @@ import { InputLayer, input } from '../layers/input.js';
 import { Layer, SymbolicTensor } from '../layers/layer.js';
 import { MergeLayer } from '../layers/merge-layer.js';
 import { layers } from '../layers/index.js';
+import { buildShapeLayer } from './deserialize-shape.js';
+import { buildBatchNorm } from './deserialize-batchnorm.js';
+import { buildDepthwiseFamily } from './deserialize-depthwise.js';
 import { tensor, type Tensor } from '../tensor.js';
 import type { NamedWeight } from '../io/model-files.js';
 import { Sequential } from './sequential.js';
@@ -96,17 +99,19 @@ function layerEntry(entry: unknown, index: number): { className: string; cfg: Js
 
 /** The layer classes a file may hold, for the error on any other. */
 const SUPPORTED = 'InputLayer, Conv2D, Dense, MaxPooling2D, AveragePooling2D, Flatten, Dropout, Activation, Add, Subtract, Multiply, ' +
-  'Average, Maximum, Minimum, Concatenate, and nested Model / Functional / Sequential models';
+  'Average, Maximum, Minimum, Concatenate, GlobalAveragePooling2D, GlobalMaxPooling2D, ZeroPadding2D, Cropping2D, UpSampling2D, ' +
+  'Reshape, Permute, Rescaling, SpatialDropout2D, ReLU, LeakyReLU, PReLU, ELU, ThresholdedReLU, Softmax, BatchNormalization, DepthwiseConv2D, SeparableConv2D, Conv2DTranspose, and nested Model / Functional / Sequential models';
 const MODEL_CLASSES = ['Model', 'Functional', 'Sequential'];
 
 /** One Keras layer config → our layer. `inputShape` is set for the first layer (or one that declares it). */
 function buildLayer(className: string, cfg: Json, inputShape: number[] | undefined, index: number): Layer {
   const name = typeof cfg.name === 'string' ? cfg.name : undefined;
   const label = name ?? `#${index}`;
-  const base: { name?: string; inputShape?: number[]; trainable?: boolean } = {};
+  const base: { name?: string; inputShape?: number[]; trainable?: boolean; activityRegularizer?: never } = {};
   if (name !== undefined) base.name = name;
   if (inputShape) base.inputShape = inputShape;
   if (typeof cfg.trainable === 'boolean') base.trainable = cfg.trainable;
+  if (cfg.activity_regularizer != null) base.activityRegularizer = cfg.activity_regularizer as never;
   const opt = <T>(v: T | undefined | null) => (v === null ? undefined : v);
   const withActivation = () => {
     const a = activation(label, cfg.activation);
@@ -117,6 +122,10 @@ function buildLayer(className: string, cfg: Json, inputShape: number[] | undefin
     const k = initializer(cfg.kernel_initializer), b = initializer(cfg.bias_initializer);
     if (k) o.kernelInitializer = k;
     if (b) o.biasInitializer = b;
+    // Regularizer configs ({class_name: 'L1L2' | 'L1' | 'L2', config}) are resolved by the layer.
+    const reg = o as { kernelRegularizer?: never; biasRegularizer?: never };
+    if (cfg.kernel_regularizer != null) reg.kernelRegularizer = cfg.kernel_regularizer as never;
+    if (cfg.bias_regularizer != null) reg.biasRegularizer = cfg.bias_regularizer as never;
     return o;
   };
   try {
@@ -164,6 +173,44 @@ function buildLayer(className: string, cfg: Json, inputShape: number[] | undefin
         return layers.minimum(base);
       case 'Concatenate':
         return layers.concatenate({ ...base, ...(typeof cfg.axis === 'number' ? { axis: cfg.axis } : {}) });
+      case 'GlobalAveragePooling2D':
+      case 'GlobalMaxPooling2D':
+      case 'ZeroPadding2D':
+      case 'Cropping2D':
+      case 'UpSampling2D':
+      case 'Reshape':
+      case 'Permute':
+      case 'Rescaling':
+      case 'SpatialDropout2D':
+        return buildShapeLayer(className, cfg, base);
+      case 'ReLU':
+        return layers.reLU({ ...base, maxValue: opt(cfg.max_value) as number | undefined,
+          negativeSlope: opt(cfg.negative_slope) as number | undefined, threshold: opt(cfg.threshold) as number | undefined });
+      case 'LeakyReLU':
+        // Keras 3 names it negative_slope.
+        return layers.leakyReLU({ ...base, alpha: (opt(cfg.alpha) ?? opt(cfg.negative_slope)) as number | undefined });
+      case 'PReLU': {
+        const init = initializer(cfg.alpha_initializer);
+        return layers.pReLU({ ...base, ...(init ? { alphaInitializer: init } : {}), sharedAxes: opt(cfg.shared_axes) as number[] | undefined });
+      }
+      case 'ELU':
+        return layers.elu({ ...base, alpha: opt(cfg.alpha) as number | undefined });
+      case 'ThresholdedReLU':
+        return layers.thresholdedReLU({ ...base, theta: opt(cfg.theta) as number | undefined });
+      case 'Softmax':
+        return layers.softmax({ ...base, axis: opt(cfg.axis) as number | undefined });
+      case 'BatchNormalization':
+        return buildBatchNorm(cfg, base, initializer);
+      case 'DepthwiseConv2D':
+      case 'SeparableConv2D':
+      case 'SeparableConvolution2D':
+      case 'Conv2DTranspose':
+      case 'Convolution2DTranspose':
+        checkChannelsLast(label, className, cfg);
+        return buildDepthwiseFamily(className, {
+          ...base, kernelSize: pairOf(cfg.kernel_size) as number, strides: pairOf(cfg.strides), padding: opt(cfg.padding) as 'valid',
+          dilationRate: pairOf(cfg.dilation_rate), useBias: opt(cfg.use_bias) as boolean | undefined, ...withActivation(),
+        }, cfg, initializer);
       default:
         throw new Error(`layer type ${className} is not supported (simdcnn loads ${SUPPORTED})`);
     }

@@ -16,7 +16,8 @@ function trainStep(m: LayersModel, x: Examples[], y: Labels[], idx: Int32Array, 
   const r = m.gradientStep(x, y, idx, start, n);
   // Layers with trainable: false stay as they are (Keras): zero gradients keep them out of the
   // optimizer's state, and restoring their weights undoes momentum gathered before the freeze.
-  const frozen = m.weightLayers().some((l) => !l.trainable) ? frozenWeights(m) : undefined;
+  // Non-trainable weights (BatchNormalization's moving statistics) too: kept as the forward wrote them.
+  const frozen = m.weightLayers().some((l) => !l.trainable || l.weights.some((w) => w.trainable === false)) ? frozenWeights(m) : undefined;
   m.optimizer!.applyGradients(m.paramCount, m.params, m.grads);
   if (frozen) for (const { at, values } of frozen) runtime().heap.f32.set(values, at);
   return r;
@@ -25,7 +26,7 @@ function trainStep(m: LayersModel, x: Examples[], y: Labels[], idx: Int32Array, 
 /** Zeroes the frozen layers' gradients and returns copies of their weights (float index, values). */
 function frozenWeights(m: LayersModel): { at: number; values: Float32Array }[] {
   const heap = runtime().heap;
-  return m.weightLayers().filter((l) => !l.trainable).flatMap((l) => l.weights).map((w) => {
+  return m.weightLayers().flatMap((l) => l.weights.filter((w) => !l.trainable || w.trainable === false)).map((w) => {
     const n = sizeOfShape(w.shape), g = (m.grads >>> 2) + w.offset;
     heap.f32.fill(0, g, g + n);
     return { at: (m.params >>> 2) + w.offset, values: heap.readF32(m.params + w.offset * 4, n) };
@@ -82,12 +83,13 @@ export async function runFit(m: LayersModel, x: ModelX, y: ModelY, args: FitArgs
     await cb.onEpochBegin?.(epoch);
     if (shuffleEach) shuffle(order, m.rng);
     const lossSum = outs.map(() => 0), correct = outs.map(() => 0), seen = outs.map(() => 0);
+    let penaltySum = 0, examples = 0;
     const steps = Math.ceil(count / batchSize);
     for (let step = 0; step < steps && !m.stopTraining; step++) {
       const start = step * batchSize, n = Math.min(batchSize, count - start);
       await cb.onBatchBegin?.(step, { batch: step, size: n });
-      const r = gpu ? await gpu.trainStep(xs, ys, order, start, n) : trainStep(m, xs, ys, order, start, n);
-      const bad = r.find((ri) => !Number.isFinite(ri.lossSum));
+      const { outputs: r, penalty } = gpu ? await gpu.trainStep(xs, ys, order, start, n) : trainStep(m, xs, ys, order, start, n);
+      const bad = r.find((ri) => !Number.isFinite(ri.lossSum)) ?? (Number.isFinite(penalty) ? undefined : { lossSum: penalty });
       if (bad) {
         throw new Error(`fit: the loss became ${bad.lossSum} at epoch ${epoch + 1}, batch ${step + 1} of ${steps}; training stopped. The weights diverged: lower the learning rate or check the inputs' scale`);
       }
@@ -96,8 +98,10 @@ export async function runFit(m: LayersModel, x: ModelX, y: ModelY, args: FitArgs
         correct[i] += ri.correct;
         seen[i] += n * LayersModel.perRow(outs[i]);
       });
+      penaltySum += penalty * n;
+      examples += n;
       if (cb.onBatchEnd) {
-        const logs: Logs = { batch: step, size: n, ...m.logsOf(r.map((ri) => ri.lossSum), r.map((ri) => ri.correct), outs.map((o) => n * LayersModel.perRow(o)), '') };
+        const logs: Logs = { batch: step, size: n, ...m.logsOf(r.map((ri) => ri.lossSum), r.map((ri) => ri.correct), outs.map((o) => n * LayersModel.perRow(o)), '', penalty) };
         await cb.onBatchEnd(step, logs);
       }
       if (Date.now() - lastYield >= yieldEvery) {
@@ -107,11 +111,11 @@ export async function runFit(m: LayersModel, x: ModelX, y: ModelY, args: FitArgs
     }
     // Weights and optimizer state back to the heap: callbacks, validation and save see this epoch's.
     if (gpu) await gpu.downloadTraining('fit');
-    const logs: Logs = m.logsOf(lossSum, correct, seen, '');
+    const logs: Logs = m.logsOf(lossSum, correct, seen, '', examples ? penaltySum / examples : 0);
     if (val) {
       const v = gpu ? await gpu.evaluate('fit', val[0], val[1], Math.max(batchSize, 256))
         : m.evaluateExamples(val[0], val[1], Math.max(batchSize, 256));
-      Object.assign(logs, m.logsOf(v.map((e) => e.lossSum), v.map((e) => e.correct), v.map((e) => e.rows), 'val_'));
+      Object.assign(logs, m.logsOf(v.outputs.map((e) => e.lossSum), v.outputs.map((e) => e.correct), v.outputs.map((e) => e.rows), 'val_', v.penalty));
     }
     history.record(epoch, logs);
     if (args.verbose) {

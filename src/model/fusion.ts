@@ -48,7 +48,8 @@ const convMaxPool: FusionRule = {
   name: 'conv2d+maxPooling2d',
   match(node, graph, keep) {
     const conv = node.layer;
-    if (!(conv instanceof Conv2D) || !conv.canFusePool()) return undefined;
+    // An activity regularizer reads the convolution's output, which the fused pass never writes.
+    if (!(conv instanceof Conv2D) || !conv.canFusePool() || conv.activityRegularizer) return undefined;
     const readers = graph.consumers.get(node.output.id) ?? [];
     if (readers.length !== 1 || keep.has(node.output.id)) return undefined;
     const poolNode = readers[0].node;

@@ -10,7 +10,9 @@ import { initialize } from '../layers/initializers.js';
 import { InputLayer, input as symbolicInput } from '../layers/input.js';
 import { Layer, setEagerApply, SymbolicTensor, sizeOfShape, type LayerNode, type StepContext, type WeightSpec } from '../layers/layer.js';
 import { Activation, Dropout } from '../layers/reshaping.js';
+import { SpatialDropout2D } from '../layers/preprocessing.js';
 import { Dense } from '../layers/dense.js';
+import { Softmax } from '../layers/activation-layers.js';
 import { allocTensor, scalar, Tensor } from '../tensor.js';
 import { toExamples, toLabels, Uint8Images, type Examples, type Labels, type XInput, type YInput } from './examples.js';
 import { History, type Callbacks, type Logs } from './history.js';
@@ -36,6 +38,12 @@ export interface CompileArgs {
   metrics?: string[] | string[][] | Record<string, string | string[]>;
   /** Weights of the outputs' losses in the total (default 1 each). */
   lossWeights?: number[] | Record<string, number>;
+}
+
+/** Per output: loss sum, correct count and rows; and the mean regularization penalty per example. */
+export interface EvalSums {
+  outputs: { lossSum: number; correct: number; rows: number }[];
+  penalty: number;
 }
 
 /** A model input: a Tensor, uint8 images, an array of them (one per input) or an object keyed by input name. */
@@ -189,7 +197,7 @@ export class LayersModel {
         // Keep every weight 16-float aligned so SIMD loads of a bias or kernel start on a cache line.
         offset += Math.ceil(sizeOfShape(w.shape) / 16) * 16;
       }
-      if (l instanceof Dropout) l.rng = this.rng;
+      if (l instanceof Dropout || l instanceof SpatialDropout2D) l.rng = this.rng;
     }
     this.paramCount = offset;
     const heap = runtime().heap;
@@ -286,12 +294,12 @@ export class LayersModel {
     this.optimizer = optimizer;
     // Softmax output + cross-entropy: the loss kernel applies the softmax (fused, stable), where the
     // output is read by nothing else and its layer is applied once.
-    for (const l of this.weightLayers()) if (l instanceof Dense || l instanceof Activation) l.fusedSoftmax = false;
+    for (const l of this.weightLayers()) if (l instanceof Dense || l instanceof Activation || l instanceof Softmax) l.fusedSoftmax = false;
     this.outputLosses = g.outputs.map((o, i) => {
       const l = o.sourceLayer;
-      const fused = losses[i] !== 'meanSquaredError' && (l instanceof Dense || l instanceof Activation) && l.activation === 'softmax' &&
+      const fused = losses[i] !== 'meanSquaredError' && (l instanceof Dense || l instanceof Activation || l instanceof Softmax) && l.activation === 'softmax' &&
         l.inboundNodes.length === 1 && !(g.consumers.get(o.id)?.length) && g.outputs.filter((x) => x === o).length === 1;
-      if (fused) (l as Dense | Activation).fusedSoftmax = true;
+      if (fused) (l as Dense | Activation | Softmax).fusedSoftmax = true;
       return { name: names[i], loss: losses[i], weight: weights[i], acc: accs[i], fused, shape: o.sampleShape };
     });
     this.freePlans();
@@ -407,7 +415,13 @@ export class LayersModel {
       return batchLoss(o.loss, o.fused, rows, classes, p.program.outputs[i] as number, p.labels[i], p.program.outputGrads[i] as number, p.stats, o.weight);
     });
     this.runBackward(p, ctx);
-    return r;
+    return { outputs: r, penalty: this.penaltyOf(p) };
+  }
+
+  /** The batch's regularization penalty the program's forward left (0 without regularizers). */
+  private penaltyOf(p: Plan): number {
+    const at = p.program.penalty;
+    return at === undefined ? 0 : runtime().heap.f32[(at as number) >>> 2];
   }
 
   /**
@@ -419,8 +433,8 @@ export class LayersModel {
     if (!this.outputLosses) throw new Error('lossAndGradients: compile the model first: model.compile({optimizer, loss, metrics})');
     const xs = this.toInputs('lossAndGradients', x), ys = this.toTargets('lossAndGradients', y);
     this.checkData('lossAndGradients', xs, ys);
-    const r = this.gradientStep(xs, ys, range(xs[0].count), 0, xs[0].count);
-    const loss = r.reduce((t, ri, i) => t + this.outputLosses![i].weight * (ri.lossSum / (xs[0].count * LayersModel.perRow(this.outputLosses![i]))), 0);
+    const { outputs: r, penalty } = this.gradientStep(xs, ys, range(xs[0].count), 0, xs[0].count);
+    const loss = penalty + r.reduce((t, ri, i) => t + this.outputLosses![i].weight * (ri.lossSum / (xs[0].count * LayersModel.perRow(this.outputLosses![i]))), 0);
     return { loss, grads: runtime().heap.readF32(this.grads, this.paramCount) };
   }
 
@@ -518,13 +532,17 @@ export class LayersModel {
     return runFit(this, x, y, args);
   }
 
-  /** Keras' log keys: loss (the weighted total) and acc for one output; plus out_loss, out_acc per output for several. */
-  /** @internal */
-  logsOf(lossSum: number[], correct: number[], rows: number[], prefix: string): Logs {
+  /**
+   * Keras' log keys: loss (the weighted total, plus the regularization penalty) and acc for one
+   * output; plus out_loss, out_acc per output for several.
+   * @internal
+   */
+  logsOf(lossSum: number[], correct: number[], rows: number[], prefix: string, penalty = 0): Logs {
     const outs = this.outputLosses!;
     const logs: Logs = {};
     const means = lossSum.map((s, i) => s / rows[i]);
-    logs[`${prefix}loss`] = outs.length === 1 && outs[0].weight === 1 ? means[0] : means.reduce((t, m, i) => t + outs[i].weight * m, 0);
+    const total = outs.length === 1 && outs[0].weight === 1 ? means[0] : means.reduce((t, m, i) => t + outs[i].weight * m, 0);
+    logs[`${prefix}loss`] = penalty ? total + penalty : total;
     if (outs.length === 1) {
       if (outs[0].acc) logs[`${prefix}acc`] = correct[0] / rows[0];
       return logs;
@@ -535,9 +553,10 @@ export class LayersModel {
   }
 
   /** @internal */
-  evaluateExamples(x: Examples[], y: Labels[], batchSize: number): { lossSum: number; correct: number; rows: number }[] {
+  evaluateExamples(x: Examples[], y: Labels[], batchSize: number): EvalSums {
     const outs = this.outputLosses!;
     const acc = outs.map(() => ({ lossSum: 0, correct: 0, rows: 0 }));
+    let penaltySum = 0;
     const count = x[0].count;
     const idx = range(count);
     this.acquire();
@@ -555,8 +574,9 @@ export class LayersModel {
         acc[i].correct += r.correct;
         acc[i].rows += rows;
       });
+      penaltySum += this.penaltyOf(p) * n;
     }
-    return acc;
+    return { outputs: acc, penalty: penaltySum / count };
   }
 
   /**
@@ -575,8 +595,8 @@ export class LayersModel {
       this.acquire();
       return loadedGpuModule()!.runnerFor(this, gpuCtx, this.gpuView()).evaluateTensors(xs, ys, evalBatch);
     }
-    const r = this.evaluateExamples(xs, ys, evalBatch);
-    const logs = this.logsOf(r.map((e) => e.lossSum), r.map((e) => e.correct), r.map((e) => e.rows), '');
+    const { outputs: r, penalty } = this.evaluateExamples(xs, ys, evalBatch);
+    const logs = this.logsOf(r.map((e) => e.lossSum), r.map((e) => e.correct), r.map((e) => e.rows), '', penalty);
     const values = Object.values(logs);
     return values.length === 1 ? scalar(values[0]) : values.map((v) => scalar(v));
   }
@@ -706,7 +726,9 @@ export class LayersModel {
   /** [{name: 'conv2d/kernel', spec}] in layer order. */
   weightList() {
     this.build();
-    return this.weightLayers().flatMap((l) => l.weights.map((spec) => ({ name: `${l.name}/${spec.name}`, layer: l, spec })));
+    const all = this.weightLayers().flatMap((l) => l.weights.map((spec) => ({ name: `${l.name}/${spec.name}`, layer: l, spec })));
+    // tfjs' model.weights order: the trainable weights, then the non-trainable ones (BatchNormalization's moving statistics).
+    return [...all.filter((w) => w.spec.trainable !== false), ...all.filter((w) => w.spec.trainable === false)];
   }
 
   /** Weight values by name, read from the flat buffer (for saving). */

@@ -39,6 +39,11 @@ export interface Program {
   outputGrads: Buf[];
   /** Each tensor's buffer (by tensor id) that is still valid after forward (all of them with keepAll). */
   tensors: Map<number, Buf>;
+  /**
+   * One float: after forward(), the regularization penalty of this batch (weight penalties plus the
+   * activity penalties, each divided by the batch size); undefined when the graph has no regularizer.
+   */
+  penalty: Buf | undefined;
   /** Bytes of the activation slots (inputs excluded), and of the gradient slots. */
   activationBytes: number;
   gradientBytes: number;
@@ -227,15 +232,38 @@ export function planProgram(graph: Graph, opts: PlanOptions, k: Kernels): Progra
   else for (const t of graph.outputs) tensors.set(t.id, buf.get(t.id)!);
   const outAdds = after.get(OUTPUT_ADDS)?.adds ?? [];
 
+  // ---- regularization: weight penalties (each weight once), activity penalties per step ----
+  const weightRegs = [...new Set(graph.layers.flatMap((l) => l.weights))].filter((w) => w.regularizer && (w.regularizer.l1 || w.regularizer.l2));
+  const activity = steps.map((e) => {
+    const r = e.nodes[e.nodes.length - 1].layer.activityRegularizer;
+    return r && (r.l1 || r.l2) ? { l1: r.l1 / batch, l2: r.l2 / batch, n: bytesOf(e.output) / 4 } : undefined;
+  });
+  const penalty = weightRegs.length || activity.some(Boolean) ? k.alloc(1, 'regularization penalty') : undefined;
+
   return {
-    batch, training, inputs, outputs, outputGrads, tensors, steps,
+    batch, training, inputs, outputs, outputGrads, tensors, steps, penalty,
     activationBytes: acts.bytes, gradientBytes: grads.bytes,
     forward(ctx) {
-      for (let i = 0; i < planned.length; i++) planned[i].forward(ctx, xsOf[i]);
+      let first = true;
+      for (const w of weightRegs) {
+        k.regularize(sizeOfShape(w.shape), k.at(ctx.params, w.offset), undefined, w.regularizer!.l1, w.regularizer!.l2, penalty, !first);
+        first = false;
+      }
+      for (let i = 0; i < planned.length; i++) {
+        planned[i].forward(ctx, xsOf[i]);
+        const a = activity[i];
+        if (a) {
+          k.regularize(a.n, buf.get(steps[i].output.id)!, undefined, a.l1, a.l2, penalty, !first);
+          first = false;
+        }
+      }
     },
     backward(ctx, hook) {
       for (const [src, dst, n] of outAdds) k.addInto(n, src, dst);
       for (let i = planned.length - 1; i >= 0; i--) {
+        const a = activity[i];
+        // The activity penalty's gradient joins the output's before the step's own backward.
+        if (a) k.regularize(a.n, buf.get(steps[i].output.id)!, dyOf[i], a.l1, a.l2, undefined, false);
         if (hook) {
           const h = hook(steps[i]);
           planned[i].backward(h.ctx, xsOf[i], dyOf[i]);
@@ -243,8 +271,11 @@ export function planProgram(graph: Graph, opts: PlanOptions, k: Kernels): Progra
         } else planned[i].backward(ctx, xsOf[i], dyOf[i]);
         for (const [src, dst, n] of after.get(steps[i])!.adds) k.addInto(n, src, dst);
       }
+      // Weight penalties' gradients, after every step wrote its weights' gradients.
+      for (const w of weightRegs) k.regularize(sizeOfShape(w.shape), k.at(ctx.params, w.offset), k.at(ctx.grads, w.offset), w.regularizer!.l1, w.regularizer!.l2, undefined, false);
     },
     free() {
+      if (penalty !== undefined) k.free(penalty);
       for (const p of planned) p.free();
       acts.dispose();
       grads.dispose();

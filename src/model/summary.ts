@@ -35,7 +35,7 @@ export function summaryLines(name: string, rows: SummaryRow[], lineLength?: numb
     if (!counted.has(l)) {
       counted.add(l);
       total += l.paramCount;
-      if (l.trainable) trainable += l.paramCount;
+      trainable += l.trainableParamCount;
     }
   });
   lines.push(`Total params: ${total.toLocaleString('en-US')}`, `Trainable params: ${trainable.toLocaleString('en-US')}`,

@@ -73,13 +73,25 @@ export function avgPoolBackward(ctx: GpuContext, g: PoolGeometry, dy: GPUBuffer,
   return ctx.prepare('avgPoolBackward', [dy, dx], poolUniforms(g, g.inSize), grid(g.inSize));
 }
 
+/** An activation by name, or as (code, a, b, c) of the parametric family (actOp in src/layers/activation-fns.ts). */
+export type GpuActOp = GpuActivation | { code: number; a: number; b: number; c: number };
+const actUniforms = (act: GpuActOp) => (typeof act === 'string' ? [ACT[act], 0, 0, 0] : [act.code, act.a, act.b, act.c]);
 /** y = act(x) over n floats (linear copies). */
-export function actForward(ctx: GpuContext, act: GpuActivation, n: number, x: Ref, y: Ref): Dispatch {
-  return ctx.prepare('actForward', [x.buf, y.buf], [n, ACT[act], x.off, y.off], grid(n));
+export function actForward(ctx: GpuContext, act: GpuActOp, n: number, x: Ref, y: Ref): Dispatch {
+  const [code, a, b, c] = actUniforms(act);
+  return ctx.prepare('actForward', [x.buf, y.buf], [n, code, x.off, y.off, a, b, c], grid(n));
 }
-/** g ← g·act'(x), from y = act(x), in place. */
-export function actBackward(ctx: GpuContext, act: GpuActivation, n: number, y: Ref, g: Ref): Dispatch {
-  return ctx.prepare('actBackward', [y.buf, g.buf], [n, ACT[act], y.off, g.off], grid(n));
+/** g ← g·act'(x), in place, from s: y = act(x), or x itself for the ops whose derivative needs it. */
+export function actBackward(ctx: GpuContext, act: GpuActOp, n: number, s: Ref, g: Ref): Dispatch {
+  const [code, a, b, c] = actUniforms(act);
+  return ctx.prepare('actBackward', [s.buf, g.buf], [n, code, s.off, g.off, a, b, c], grid(n));
+}
+/** Softmax over a middle axis of x [outer, len, inner] into y. */
+export function softmaxStrided(ctx: GpuContext, outer: number, len: number, inner: number, x: Ref, y: GPUBuffer): Dispatch {
+  return ctx.prepare('softmaxStrided', [x.buf, y], [outer, len, inner, x.off], grid(outer * inner));
+}
+export function softmaxStridedBackward(ctx: GpuContext, outer: number, len: number, inner: number, y: GPUBuffer, g: GPUBuffer): Dispatch {
+  return ctx.prepare('softmaxStridedBackward', [y, g], [outer, len, inner], grid(outer * inner));
 }
 export function softmaxRows(ctx: GpuContext, rows: number, cols: number, x: Ref, y: GPUBuffer): Dispatch {
   return ctx.prepare('softmaxRows', [x.buf, y], [rows, cols, x.off], grid(rows));

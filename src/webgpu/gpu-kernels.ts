@@ -9,8 +9,18 @@ import type { Conv2DGeometry } from '../ops/conv.js';
 import type { PoolGeometry } from '../ops/pool.js';
 import type { Dispatch, GpuContext } from './context.js';
 import * as d from './dispatches.js';
+import { actOp, needsInput } from '../layers/activation-fns.js';
 import { GEMM_TILE } from './kernels/gemm.js';
 import { blockCopy, destroyGpuGeom, gpuGeom, mergeBinary, mergeReduce, mergeRoute, type GpuGeom } from './merge-dispatches.js';
+import * as shape from './shape-dispatches.js';
+import * as dw from './depthwise-dispatches.js';
+import type { DepthwisePlan } from '../backend/kernels.js';
+import type { DepthwiseActivation, DepthwiseGeometry } from '../ops/depthwise.js';
+import type { BilinearGeometry } from '../ops/shape.js';
+import type { BnPlan } from '../backend/kernels.js';
+import * as bn from './batchnorm-dispatches.js';
+
+const bnGeom = (p: BnPlan): bn.GpuBnGeom => (p as BnPlan & { geom: bn.GpuBnGeom }).geom;
 
 type Ref = d.Ref;
 const r = (b: Buf) => b as Ref;
@@ -101,12 +111,18 @@ export class GpuKernels implements Kernels {
   }
   activation(act: KernelActivation, rows: number, cols: number, x: Buf, y: Buf): void {
     if (act === 'softmax') this.push(d.softmaxRows(this.ctx, rows, cols, r(x), whole(y, 'a softmax output')));
-    else this.push(d.actForward(this.ctx, act, rows * cols, r(x), r(y)));
+    else if (typeof act !== 'string' && act.op === 'softmaxAxis') this.push(d.softmaxStrided(this.ctx, rows, cols, act.inner, r(x), whole(y, 'a softmax output')));
+    else this.push(d.actForward(this.ctx, actOp(act)!, rows * cols, r(x), r(y)));
   }
-  activationBackward(act: KernelActivation, rows: number, cols: number, y: Buf, dy: Buf): void {
+  activationBackward(act: KernelActivation, rows: number, cols: number, y: Buf, dy: Buf, x?: Buf): void {
     if (act === 'linear') return;
     if (act === 'softmax') this.push(d.softmaxBackward(this.ctx, rows, cols, whole(y, 'a softmax output'), whole(dy, 'a softmax gradient')));
-    else this.push(d.actBackward(this.ctx, act, rows * cols, r(y), r(dy)));
+    else if (typeof act !== 'string' && act.op === 'softmaxAxis') {
+      this.push(d.softmaxStridedBackward(this.ctx, rows, cols, act.inner, whole(y, 'a softmax output'), whole(dy, 'a softmax gradient')));
+    } else {
+      if (needsInput(act) && x === undefined) throw new Error(`webgpu: internal error: the backward of ${JSON.stringify(act)} needs the forward input x`);
+      this.push(d.actBackward(this.ctx, actOp(act)!, rows * cols, r(needsInput(act) ? x! : y), r(dy)));
+    }
   }
 
   maxPoolForward(g: PoolGeometry, x: Buf, y: Buf, argmax: Buf | undefined): void {
@@ -157,6 +173,72 @@ export class GpuKernels implements Kernels {
   }
   blockCopy(outer: number, block: number, src: Buf, srcStride: number, dst: Buf, dstStride: number): void {
     this.push(blockCopy(this.ctx, outer, block, r(src), srcStride, r(dst), dstStride));
+  }
+
+  depthwisePlan(g: DepthwiseGeometry): DepthwisePlan {
+    return { g, free: () => {} };
+  }
+  depthwiseForward(p: DepthwisePlan, x: Buf, w: Buf, bias: Buf | undefined, y: Buf, act: DepthwiseActivation): void {
+    this.push(dw.depthwiseForward(this.ctx, p.g, r(x), r(w), bias === undefined ? undefined : r(bias), r(y), act));
+  }
+  depthwiseBackward(p: DepthwisePlan, x: Buf, w: Buf, y: Buf, dy: Buf, act: DepthwiseActivation, dx: Buf | undefined, dwt: Buf, db: Buf | undefined): void {
+    this.push(...dw.depthwiseBackward(this.ctx, p.g, r(x), r(w), r(y), r(dy), act, dx === undefined ? undefined : r(dx), r(dwt),
+      db === undefined ? undefined : r(db)));
+  }
+  convInputGrad(p: ConvPlan, dy: Buf, w: Buf, dx: Buf): void {
+    const { g, col } = p as GpuConvPlan;
+    this.push(...d.conv2dBackpropInput(this.ctx, g, r(dy), r(w), whole(dx, 'a convolution input gradient'), col));
+  }
+  convFilterGrad(p: ConvPlan, x: Buf, dy: Buf, dwt: Buf): void {
+    const { g, col } = p as GpuConvPlan;
+    this.push(...d.conv2dBackpropFilter(this.ctx, g, r(x), r(dy), r(dwt), col, false));
+  }
+  fill(n: number, value: number, y: Buf): void {
+    this.push(shape.shapeFill(this.ctx, n, value, r(y)));
+  }
+  stridedCopy(dims: number[], src: Buf, srcStrides: number[], dst: Buf, dstStrides: number[]): void {
+    this.push(shape.stridedCopy(this.ctx, dims, r(src), srcStrides, r(dst), dstStrides));
+  }
+  bilinearForward(g: BilinearGeometry, x: Buf, y: Buf): void {
+    this.push(shape.bilinearForward(this.ctx, g, r(x), r(y)));
+  }
+  bilinearBackward(g: BilinearGeometry, dy: Buf, dx: Buf): void {
+    this.push(shape.bilinearBackward(this.ctx, g, r(dy), r(dx)));
+  }
+
+  regularize(n: number, x: Buf, g: Buf | undefined, l1: number, l2: number, out: Buf | undefined, accumulate: boolean): void {
+    // Unused bindings get their own 1-float buffers (two writable bindings of one buffer would alias).
+    const gb = g === undefined ? (this.spare[0] ??= this.buffer(1, 'unused gradient')) : r(g).buf;
+    const ob = out === undefined ? (this.spare[1] ??= this.buffer(1, 'unused penalty')) : r(out).buf;
+    this.push(this.ctx.prepare('regularize', [r(x).buf, gb, ob],
+      [n, l1, l2, g === undefined ? 0 : 1, out === undefined ? 0 : 1, accumulate ? 1 : 0, r(x).off, g === undefined ? 0 : r(g).off, out === undefined ? 0 : r(out).off],
+      [1, 1, 1]));
+  }
+  private spare: GPUBuffer[] = [];
+
+  // Batch normalization (src/webgpu/batchnorm-dispatches.ts).
+  bnPlan(outer: number, C: number, inner: number): BnPlan {
+    const bw = this.buffer(3 * C, 'batch-norm backward');
+    const geom: bn.GpuBnGeom = { outer, C, inner, bw };
+    return { outer, C, inner, geom, free: () => { if (this.owned.delete(bw)) bw.destroy(); } } as BnPlan;
+  }
+  bnStats(p: BnPlan, x: Buf, stats: Buf): void {
+    this.push(bn.bnStats(this.ctx, bnGeom(p), r(x), r(stats)));
+  }
+  bnCoeffs(C: number, mean: Buf, variance: Buf, gamma: Buf | undefined, beta: Buf | undefined, eps: number, coef: Buf): void {
+    this.push(bn.bnCoeffs(this.ctx, C, r(mean), r(variance), gamma === undefined ? undefined : r(gamma), beta === undefined ? undefined : r(beta), eps, r(coef)));
+  }
+  bnMovingUpdate(C: number, batch: Buf, momentum: number, moving: Buf): void {
+    this.push(bn.bnMoving(this.ctx, C, r(batch), momentum, r(moving)));
+  }
+  bnAffine(p: BnPlan, act: 'linear' | 'relu' | 'relu6', x: Buf, coef: Buf, y: Buf): void {
+    this.push(bn.bnAffine(this.ctx, bnGeom(p), act, r(x), r(coef), r(y)));
+  }
+  bnBackward(p: BnPlan, training: boolean, x: Buf, dy: Buf, mean: Buf, coef: Buf, gamma: Buf | undefined,
+    dx: Buf | undefined, dgamma: Buf | undefined, dbeta: Buf | undefined): void {
+    const o = (b: Buf | undefined) => (b === undefined ? undefined : r(b));
+    this.push(...bn.bnBackward(this.ctx, bnGeom(p), training, r(x), r(dy), r(mean), r(coef), o(gamma), o(dx), o(dgamma), o(dbeta),
+      () => (this.spare[2] ??= this.buffer(1, 'unused gradient'))));
   }
 
   /** Per batch, before submitting: the host actions' values uploaded. */

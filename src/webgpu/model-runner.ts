@@ -24,7 +24,7 @@ import { sizeOfShape, type Layer, type StepContext } from '../layers/layer.js';
 import { AdamOptimizer, MomentumOptimizer, SGDOptimizer, type Optimizer } from '../model/optimizers.js';
 import type { Examples, Labels } from '../model/examples.js';
 import type { Graph } from '../model/graph.js';
-import type { OutputLoss } from '../model/layers-model.js';
+import type { EvalSums, OutputLoss } from '../model/layers-model.js';
 import { planProgram, type Program } from '../model/planner.js';
 import type { Dispatch } from './context.js';
 import { GpuContext } from './context.js';
@@ -66,7 +66,9 @@ interface Plan {
   /** The kernels the program recorded with: its buffers, dispatches and per-batch host work. */
   kernels: GpuKernels;
   program: Program;
-  /** Dispatches outside the kernel set (the losses). */
+  /** evaluate: adds this batch's share of the mean penalty into the stats (with regularizers). */
+  penaltyAdd?: Dispatch;
+  /** Dispatches outside the kernel set (the losses, penaltyAdd). */
   dispatches: Dispatch[];
 }
 
@@ -79,8 +81,10 @@ export class GpuRunner {
   private gradScratch?: GPUBuffer;
   private slots: GPUBuffer[] = [];
   private optStep?: Dispatch;
-  /** Per output: [loss sum, correct count]. */
+  /** Per output: [loss sum, correct count]; then the regularization penalty slots (penaltySlot). */
   private stats: GPUBuffer;
+  /** evaluate's per-batch weight of a batch's penalty in the mean (n / count). */
+  private scale: GPUBuffer;
   private plans = new Map<string, Plan>();
   private stage = { ptr: 0, floats: 0 };
   /** Frozen layers' weights saved across the optimizer step (grown on demand). */
@@ -90,7 +94,9 @@ export class GpuRunner {
     const n = Math.max(1, view.paramCount);
     this.params = ctx.buffer(n, 'params');
     this.grads = ctx.buffer(n, 'grads');
-    this.stats = ctx.buffer(2 * Math.max(1, view.graph.outputs.length), 'stats');
+    // Per output [loss sum, correct count], then the step's penalty and evaluate's penalty sum.
+    this.stats = ctx.buffer(2 * Math.max(1, view.graph.outputs.length) + 2, 'stats');
+    this.scale = ctx.buffer(1, 'penalty scale');
   }
 
   /** The model's compile/optimizer/graph changed: rebuild what depends on it. */
@@ -112,6 +118,11 @@ export class GpuRunner {
     if (!outs) throw new Error(`${op}: compile the model first: model.compile({optimizer, loss, metrics})`);
     for (const o of outs) this.lossMode(op, o);
     return outs;
+  }
+
+  /** The stats slot of a training step's penalty (evaluate's penalty sum is the next one). */
+  private get penaltySlot(): number {
+    return 2 * Math.max(1, this.view.graph.outputs.length);
   }
 
   private get anyFused(): boolean {
@@ -230,9 +241,13 @@ export class GpuRunner {
         };
       });
     }
+    // evaluate: stats[P + 1] += penalty · (n / count), the batch's share of the mean penalty.
+    const P = this.penaltySlot;
+    const penaltyAdd = program.penalty === undefined ? undefined
+      : k.gemm(ctx, 1, 1, 1, program.penalty as k.Ref, false, k.ref(this.scale), false, k.ref(this.stats, P + 1), { accumulate: true });
     return {
       batch: B, inputs: program.inputs.map((x) => (x as k.Ref).buf), outputs, forward, losses, backward, kernels: gk, program,
-      dispatches: losses,
+      penaltyAdd, dispatches: penaltyAdd ? [...losses, penaltyAdd] : losses,
     };
   }
 
@@ -264,7 +279,7 @@ export class GpuRunner {
   }
 
   /** One optimizer step on examples idx[start..start+n): per output, the batch's summed loss and correct count. */
-  async trainStep(xs: Examples[], ys: Labels[], idx: Int32Array, start: number, n: number): Promise<{ lossSum: number; correct: number }[]> {
+  async trainStep(xs: Examples[], ys: Labels[], idx: Int32Array, start: number, n: number): Promise<{ outputs: { lossSum: number; correct: number }[]; penalty: number }> {
     this.ctx.check('fit');
     const outs = this.compiled('fit');
     const p = this.plan(n, true, this.anyFused);
@@ -278,7 +293,10 @@ export class GpuRunner {
       this.ctx.setUniforms(this.optStep!, [this.view.paramCount, lrT, opt.beta1, opt.beta2, opt.epsilon]);
     }
     const frozen = this.frozenRanges();
-    if (!frozen.length) this.ctx.submit([...p.forward, ...p.losses, ...p.backward, this.optStep!]);
+    // The step's penalty (the program's forward wrote it) goes next to the losses in the stats.
+    const pen = p.program.penalty as k.Ref | undefined;
+    const penCopy: [GPUBuffer, number, GPUBuffer, number, number][] = pen ? [[pen.buf, pen.off * 4, this.stats, this.penaltySlot * 4, 4]] : [];
+    if (!frozen.length) this.ctx.submit([...p.forward, ...p.losses, ...p.backward, this.optStep!], penCopy);
     else {
       // As the wasm model: frozen layers' gradients are zeroed (so Adam/momentum slots see a zero
       // gradient, as on wasm) and their weights restored after the step (undoing momentum gathered
@@ -295,17 +313,17 @@ export class GpuRunner {
         restore.push([this.frozenSave, at * 4, this.params, r.off * 4, r.n * 4]);
         at += r.n;
       }
-      this.ctx.submit([...p.forward, ...p.losses, ...p.backward], save);
+      this.ctx.submit([...p.forward, ...p.losses, ...p.backward], [...save, ...penCopy]);
       for (const r of frozen) this.ctx.write(this.grads, new Float32Array(r.n), r.off);
       this.ctx.submit([this.optStep!], restore);
     }
-    const s = await this.ctx.read('fit', this.stats, 2 * outs.length);
-    return outs.map((_, i) => ({ lossSum: s[2 * i], correct: s[2 * i + 1] }));
+    const s = await this.ctx.read('fit', this.stats, this.penaltySlot + 1);
+    return { outputs: outs.map((_, i) => ({ lossSum: s[2 * i], correct: s[2 * i + 1] })), penalty: pen ? s[this.penaltySlot] : 0 };
   }
 
   /** Float ranges [off, off + n) of the parameters of layers with trainable: false (read each step: callbacks may toggle it). */
   private frozenRanges(): { off: number; n: number }[] {
-    return this.view.weightLayers.filter((l) => !l.trainable).flatMap((l) => l.weights)
+    return this.view.weightLayers.flatMap((l) => l.weights.filter((w) => !l.trainable || w.trainable === false))
       .map((w) => ({ off: w.offset, n: sizeOfShape(w.shape) })).filter((r) => r.n > 0);
   }
 
@@ -317,16 +335,19 @@ export class GpuRunner {
     const count = xs[0].count;
     const idx = Int32Array.from({ length: count }, (_, i) => i);
     let first = true;
+    // The mean penalty accumulates in stats[penaltySlot + 1], each batch weighted n / count.
+    this.ctx.write(this.stats, new Float32Array(1), this.penaltySlot + 1);
     for (let start = 0; start < count; start += batchSize) {
       const n = Math.min(batchSize, count - start);
       const p = this.plan(n, false, this.anyFused);
       this.upload(p, xs, ys, idx, start, n);
+      if (p.penaltyAdd) this.ctx.write(this.scale, new Float32Array([n / count]));
       outs.forEach((o, i) => {
         const rows = n * perRow(o);
         this.ctx.setUniforms(p.outputs[i].loss!, [rows, o.shape[o.shape.length - 1], o.fused ? 0 : 1,
           o.loss === 'sparseCategoricalCrossentropy' ? 1 : 0, 0, i, first ? 0 : 1, o.weight / rows]);
       });
-      this.ctx.submit([...p.forward, ...p.losses]);
+      this.ctx.submit(p.penaltyAdd ? [...p.forward, ...p.losses, p.penaltyAdd] : [...p.forward, ...p.losses]);
       first = false;
     }
     // Averages over output rows, not examples (Keras; as the wasm evaluate): a rank > 1 output holds several per example.
@@ -334,10 +355,10 @@ export class GpuRunner {
   }
 
   /** Per output: summed loss, correct count and rows over x (fit's validation). */
-  async evaluate(op: string, xs: Examples[], ys: Labels[], batchSize: number): Promise<{ lossSum: number; correct: number; rows: number }[]> {
+  async evaluate(op: string, xs: Examples[], ys: Labels[], batchSize: number): Promise<EvalSums> {
     const rows = this.evaluateInto(op, xs, ys, batchSize);
-    const s = await this.ctx.read(op, this.stats, 2 * rows.length);
-    return rows.map((r, i) => ({ lossSum: s[2 * i], correct: s[2 * i + 1], rows: r }));
+    const s = await this.ctx.read(op, this.stats, this.penaltySlot + 2);
+    return { outputs: rows.map((r, i) => ({ lossSum: s[2 * i], correct: s[2 * i + 1], rows: r })), penalty: s[this.penaltySlot + 1] };
   }
 
   /**
@@ -369,6 +390,11 @@ export class GpuRunner {
       ctx.write(weights, Float32Array.from(outs, (o) => o.weight));
       ctx.submit(fins, outs.map((_, i) => [metrics[i], 0, means, 4 * i, 4]));
       dispatches.push(k.gemm(ctx, 1, 1, outs.length, k.ref(means), false, k.ref(weights), false, k.ref(loss.buffer)));
+    }
+    // The regularization penalty's mean joins the total (loss += penalty · 1).
+    if (this.plans.size && [...this.plans.values()].some((p) => p.penaltyAdd)) {
+      ctx.write(this.scale, new Float32Array([1]));
+      dispatches.push(k.gemm(ctx, 1, 1, 1, k.ref(this.stats, this.penaltySlot + 1), false, k.ref(this.scale), false, k.ref(loss.buffer), { accumulate: true }));
     }
     const result = [loss];
     const copies: [GPUBuffer, number, GPUBuffer, number, number][] = [];
@@ -416,7 +442,7 @@ export class GpuRunner {
       p.kernels.dispose();
     }
     this.plans.clear();
-    for (const b of [this.params, this.grads, this.stats, ...this.slots]) b.destroy();
+    for (const b of [this.params, this.grads, this.stats, this.scale, ...this.slots]) b.destroy();
     this.gradScratch?.destroy();
     this.gradScratch = undefined;
     this.frozenSave?.destroy();

@@ -1,0 +1,70 @@
+// Shape-layer ops at the pointer level (ZeroPadding2D, Cropping2D, Permute, UpSampling2D): thread-
+// split calls of the kernels in assembly/shape.ts. Every call splits its output into contiguous
+// ranges of independent rows, one per thread, so each output element is computed by one thread in
+// a fixed order and results do not depend on the thread count.
+
+import { parallelSlices } from '../backend/parallel.js';
+import { runtime } from '../backend/runtime.js';
+
+interface ShapeExports {
+  fillF32(n: number, value: number, y: number): void;
+  stridedCopy(...args: number[]): void;
+  bilinearForward(h: number, w: number, c: number, sh: number, sw: number, start: number, count: number, x: number, y: number): void;
+  bilinearBackward(h: number, w: number, c: number, sh: number, sw: number, start: number, count: number, dy: number, dx: number): void;
+}
+const kernels = (): ShapeExports => runtime().kernels as unknown as ShapeExports;
+
+/** Memory-bound kernels: split only large calls. */
+const PARALLEL_MIN_ELEMENTS = 1 << 17;
+
+/** Most axes stridedCopy takes. */
+export const STRIDED_COPY_RANK = 6;
+
+/** Bilinear upsampling of NHWC [n, h, w, c] by integer factors [sh, sw] (output [n, h·sh, w·sw, c]). */
+export interface BilinearGeometry {
+  n: number; h: number; w: number; c: number; sh: number; sw: number;
+}
+
+/** y = value over n floats. */
+export function fill(n: number, value: number, y: number): void {
+  parallelSlices(n, PARALLEL_MIN_ELEMENTS, 16, (i, c) => ['fillF32', c, value, y + i * 4] as const, kernels().fillF32);
+}
+
+/**
+ * dims, srcStrides and dstStrides padded at the front to six axes (dims with 1, strides with 0);
+ * throws on a larger rank (an internal error: the layers build at most six).
+ */
+export function stridedCopyArgs(dims: number[], srcStrides: number[], dstStrides: number[]): [number[], number[], number[]] {
+  if (dims.length > STRIDED_COPY_RANK || srcStrides.length !== dims.length || dstStrides.length !== dims.length) {
+    throw new Error(`stridedCopy: internal error: dims [${dims}], strides [${srcStrides}] / [${dstStrides}] (at most ${STRIDED_COPY_RANK} axes, one stride per axis)`);
+  }
+  const pad = STRIDED_COPY_RANK - dims.length;
+  const z = new Array<number>(pad).fill(0);
+  return [[...new Array<number>(pad).fill(1), ...dims], [...z, ...srcStrides], [...z, ...dstStrides]];
+}
+
+/**
+ * For every index i over dims: dst[Σ i_k·dstStrides_k] = src[Σ i_k·srcStrides_k] (floats; distinct destinations).
+ * Its job has 22 arguments: exactly what a thread-pool job slot holds (JOB_SLOTS − 2).
+ */
+export function stridedCopy(dims: number[], src: number, srcStrides: number[], dst: number, dstStrides: number[]): void {
+  const [d, s, t] = stridedCopyArgs(dims, srcStrides, dstStrides);
+  if (d.some((x) => x === 0)) return;
+  const rows = d[0] * d[1] * d[2] * d[3] * d[4];
+  parallelSlices(rows, Math.ceil(PARALLEL_MIN_ELEMENTS / Math.max(d[5], 1)), 1,
+    (start, count) => ['stridedCopy', ...d, ...s, ...t, start, count, src, dst] as const, kernels().stridedCopy);
+}
+
+/** y = bilinear upsampling of x (tfjs resizeBilinear, alignCorners = halfPixelCenters = false). */
+export function bilinearForward(g: BilinearGeometry, x: number, y: number): void {
+  const rows = g.n * g.h * g.sh, per = g.w * g.sw * g.c;
+  parallelSlices(rows, Math.ceil(PARALLEL_MIN_ELEMENTS / Math.max(per, 1)), 1,
+    (start, count) => ['bilinearForward', g.h, g.w, g.c, g.sh, g.sw, start, count, x, y] as const, kernels().bilinearForward);
+}
+
+/** dx (overwritten) = the bilinear upsampling's input gradient from dy. */
+export function bilinearBackward(g: BilinearGeometry, dy: number, dx: number): void {
+  const rows = g.n * g.h, per = g.w * g.c * 4 * g.sh * g.sw;
+  parallelSlices(rows, Math.ceil(PARALLEL_MIN_ELEMENTS / Math.max(per, 1)), 1,
+    (start, count) => ['bilinearBackward', g.h, g.w, g.c, g.sh, g.sw, start, count, dy, dx] as const, kernels().bilinearBackward);
+}
