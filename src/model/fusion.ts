@@ -4,8 +4,10 @@
 // rules in order and plans what is left node by node.
 
 import { Conv2D } from '../layers/conv2d.js';
-import type { Buf, Kernels } from '../backend/kernels.js';
-import type { LayerBuffers, LayerNode, StepContext, SymbolicTensor } from '../layers/layer.js';
+import type { Buf, ConvPlan, DepthwisePlan, Kernels } from '../backend/kernels.js';
+import { BatchNormalization } from '../layers/batch-norm.js';
+import { Dense } from '../layers/dense.js';
+import { sizeOfShape, type LayerBuffers, type LayerNode, type StepContext, type SymbolicTensor, type WeightSpec } from '../layers/layer.js';
 import { MaxPooling2D } from '../layers/pooling.js';
 import type { Graph } from './graph.js';
 
@@ -33,8 +35,8 @@ export interface ExecNode {
 
 export interface FusionRule {
   name: string;
-  /** The fused step starting at `node`, or undefined where the rule does not apply. */
-  match(node: LayerNode, graph: Graph, keep: ReadonlySet<number>): ExecNode | undefined;
+  /** The fused step starting at `node`, or undefined where the rule does not apply (training: a training plan). */
+  match(node: LayerNode, graph: Graph, keep: ReadonlySet<number>, training: boolean): ExecNode | undefined;
 }
 
 /**
@@ -78,5 +80,65 @@ const convMaxPool: FusionRule = {
   },
 };
 
-/** The rules the planner applies, in order (the next issue's batch-norm folding goes here). */
-export const FUSION_RULES: readonly FusionRule[] = [convMaxPool];
+/**
+ * Inference: a batch normalization right after a linear convolution, depthwise convolution or dense
+ * layer (its only reader, normalizing the channel axis) is folded into that layer's weights: with
+ * a = γ/√(σ² + ε) and b = β − μ·a from the moving statistics, W' = W·a per output channel and
+ * b' = bias·a + b, so one pass writes the normalized output. W' and b' are recomputed from the
+ * current weights at every forward (a pass over the kernel, small beside the convolution), so
+ * setWeights or training in between never leaves them stale. Equal to the layers apart within
+ * float rounding (test/model.fold-bn.test.ts); training plans run the layers apart.
+ */
+const foldBatchNorm: FusionRule = {
+  name: 'conv|depthwise|dense+batchNormalization (inference)',
+  match(node, graph, keep, training) {
+    const l = node.layer;
+    if (training || keep.has(node.output.id) || l.activityRegularizer) return undefined;
+    const kind = l instanceof Conv2D ? 'conv' : l instanceof Dense ? 'dense' : l.className === 'DepthwiseConv2D' ? 'depthwise' : undefined;
+    if (!kind || (l as unknown as { activation: string }).activation !== 'linear') return undefined;
+    const readers = graph.consumers.get(node.output.id) ?? [];
+    if (readers.length !== 1) return undefined;
+    const bnNode = readers[0].node, bn = bnNode.layer;
+    if (!(bn instanceof BatchNormalization) || bn.activityRegularizer) return undefined;
+    const rank = bn.inShape.length;
+    if (bn.axis !== -1 && bn.axis !== rank) return undefined;
+    const C = bn.inShape[rank - 1];
+    const kernel = l.weights[0], bias = l.weights.find((w) => w.name === 'bias');
+    const kSize = sizeOfShape(kernel.shape);
+    const w = (name: string) => bn.weights.find((x) => x.name === name);
+    return {
+      nodes: [node, bnNode], inputs: node.inputs, output: bnNode.output, outputIsInput: false, dxInPlace: false,
+      plan(k, batch, tr, y) {
+        // The layer's own plan (scratch, thread slices) for writing straight into the normalized output.
+        const lb = l.plan(k, batch, tr, { y, dx: undefined });
+        const wf = k.alloc(kSize, `${l.name}/folded kernel`), bf = k.alloc(C, `${l.name}/folded bias`), coef = k.alloc(3 * C, `${bn.name}/coef`);
+        const gKernel = k.broadcastPlan([kSize / C, C], [kSize / C, C], [1, C]), gBias = k.broadcastPlan([C], [C], [C]);
+        return {
+          forward(ctx, xs) {
+            const p = (s: WeightSpec | undefined) => (s ? k.at(ctx.params, s.offset) : undefined);
+            k.bnCoeffs(C, p(w('moving_mean'))!, p(w('moving_variance'))!, p(w('gamma')), p(w('beta')), bn.epsilon, coef);
+            const a = k.at(coef, C), b = k.at(coef, 2 * C);
+            k.broadcastBinary('mul', gKernel, p(kernel)!, a, wf);
+            if (bias) {
+              k.broadcastBinary('mul', gBias, p(bias)!, a, bf);
+              k.broadcastBinary('add', gBias, 'y', b, bf);
+            } else k.copy(C, b, bf);
+            if (kind === 'conv') k.convForward((lb as unknown as { conv: ConvPlan }).conv, xs[0], wf, bf, y, false);
+            else if (kind === 'depthwise') k.depthwiseForward((lb as unknown as { dw: DepthwisePlan }).dw, xs[0], wf, bf, y, 'linear');
+            else {
+              const d = l as Dense, kd = d.inShape[d.inShape.length - 1];
+              k.gemm(ctx.batch * sizeOfShape(d.inShape.slice(0, -1)), d.units, kd, xs[0], false, wf, false, y, { bias: bf });
+            }
+          },
+          backward() {
+            throw new Error(`${l.name}: internal error: a folded batch norm was planned for training`);
+          },
+          free: () => { lb.free(); k.free(wf); k.free(bf); k.free(coef); gKernel.free(); gBias.free(); },
+        };
+      },
+    };
+  },
+};
+
+/** The rules the planner applies, in order. */
+export const FUSION_RULES: readonly FusionRule[] = [convMaxPool, foldBatchNorm];

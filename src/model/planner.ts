@@ -77,13 +77,13 @@ function execOf(node: LayerNode): ExecNode {
 }
 
 /** The node list after the fusion rules. */
-export function execNodes(graph: Graph, fuse: boolean, keep: ReadonlySet<number>): ExecNode[] {
+export function execNodes(graph: Graph, fuse: boolean, keep: ReadonlySet<number>, training = true): ExecNode[] {
   const out: ExecNode[] = [];
   const taken = new Set<LayerNode>();
   for (const n of graph.nodes) {
     if (taken.has(n)) continue;
     let e: ExecNode | undefined;
-    if (fuse) for (const r of FUSION_RULES) if ((e = r.match(n, graph, keep))) break;
+    if (fuse) for (const r of FUSION_RULES) if ((e = r.match(n, graph, keep, training))) break;
     e ??= execOf(n);
     for (const m of e.nodes) taken.add(m);
     out.push(e);
@@ -123,7 +123,7 @@ export function planProgram(graph: Graph, opts: PlanOptions, k: Kernels): Progra
   const { batch, training } = opts;
   const bytesOf = (t: SymbolicTensor) => batch * sizeOfShape(t.sampleShape) * 4;
   const outputIds = new Set(graph.outputs.map((t) => t.id));
-  const steps = execNodes(graph, opts.fuse && !opts.keepAll && k.fusesConvPool, opts.keepAll ? new Set(graph.nodes.map((n) => n.output.id)) : outputIds);
+  const steps = execNodes(graph, opts.fuse && !opts.keepAll && k.fusesConvPool, opts.keepAll ? new Set(graph.nodes.map((n) => n.output.id)) : outputIds, training);
 
   const inputs = graph.inputs.map((t) => k.alloc(Math.max(1, bytesOf(t) / 4), `${t.sourceLayer.name}/x`));
   const buf = new Map<number, Buf>();
