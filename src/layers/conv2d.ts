@@ -98,8 +98,18 @@ export class Conv2D extends Layer {
     return w;
   }
 
+  /**
+   * @internal Set by the planner's fusion rule around plan(): the zero padding before this
+   * ('valid') layer, [[top, bottom], [left, right]], taken into the convolution's own padding.
+   */
+  padOverride?: [[number, number], [number, number]];
+
   plan(k: Kernels, batch: number, training: boolean, io: PlanIO): ConvBuffers {
-    const g = this.geometry(batch, this.inShape);
+    const o = this.padOverride;
+    const g = o
+      ? conv2dGeometry(this.name, [batch, this.inShape[0] - o[0][0] - o[0][1], this.inShape[1] - o[1][0] - o[1][1], this.inShape[2]],
+        [...this.kernelSize, this.inShape[2], this.filters], this.strides, [[0, 0], o[0], o[1], [0, 0]], this.dilationRate)
+      : this.geometry(batch, this.inShape);
     const pool = this.pooledBy && (this.activation === 'relu' || this.activation === 'linear')
       ? poolGeometry(this.pooledBy.name, [batch, g.outH, g.outW, g.outC], this.pooledBy.poolSize, this.pooledBy.strides, this.pooledBy.padding)
       : undefined;

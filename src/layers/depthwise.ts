@@ -129,8 +129,16 @@ export class DepthwiseConv2D extends ConvBase {
     return w;
   }
 
+  /** @internal As Conv2D.padOverride: a zero padding before this ('valid') layer, taken into its own padding. */
+  padOverride?: [[number, number], [number, number]];
+
   plan(k: Kernels, batch: number, training: boolean, io: PlanIO): DepthwiseBuffers {
-    const dw = k.depthwisePlan(this.dwGeometry(batch, this.inShape), training);
+    const o = this.padOverride;
+    const g = o
+      ? depthwiseGeometry(this.name, [batch, this.inShape[0] - o[0][0] - o[0][1], this.inShape[1] - o[1][0] - o[1][1], this.inShape[2]],
+        [...this.kernelSize, this.inShape[2], this.depthMultiplier], this.strides, [[0, 0], o[0], o[1], [0, 0]] as never, this.dilationRate)
+      : this.dwGeometry(batch, this.inShape);
+    const dw = k.depthwisePlan(g, training);
     const own = !fusedDw(this.activation) && (!k.inPlace || (training && needsInput(this.activation)));
     const pre = own ? k.alloc(dw.g.M * dw.g.outC, `${this.name}/pre`) : io.y;
     return { y: io.y, dx: io.dx, dw, pre, free: () => { dw.free(); if (own) k.free(pre!); } };

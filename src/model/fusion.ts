@@ -7,6 +7,7 @@ import { Conv2D } from '../layers/conv2d.js';
 import type { Buf, ConvPlan, DepthwisePlan, Kernels } from '../backend/kernels.js';
 import { BatchNormalization } from '../layers/batch-norm.js';
 import { Dense } from '../layers/dense.js';
+import type { DepthwiseConv2D } from '../layers/depthwise.js';
 import { sizeOfShape, type LayerBuffers, type LayerNode, type StepContext, type SymbolicTensor, type WeightSpec } from '../layers/layer.js';
 import { MaxPooling2D } from '../layers/pooling.js';
 import type { Graph } from './graph.js';
@@ -140,5 +141,42 @@ const foldBatchNorm: FusionRule = {
   },
 };
 
+/**
+ * A zero padding read only by a 'valid' convolution or depthwise convolution becomes that layer's
+ * own (explicit) padding: the padded copy is never written, the convolution reads the input in
+ * place and skips the taps outside it, and its input gradient is the unpadded input's. Exact: the
+ * skipped taps multiply zeros (test/model.fold-padding.test.ts), in training too.
+ */
+const foldZeroPadding: FusionRule = {
+  name: 'zeroPadding2d+conv2d|depthwiseConv2d',
+  match(node, graph, keep) {
+    const pad = node.layer;
+    if (pad.className !== 'ZeroPadding2D' || keep.has(node.output.id) || pad.activityRegularizer) return undefined;
+    const readers = graph.consumers.get(node.output.id) ?? [];
+    if (readers.length !== 1) return undefined;
+    const convNode = readers[0].node;
+    const conv = convNode.layer as (Conv2D | DepthwiseConv2D) & { padOverride?: [[number, number], [number, number]]; padding: string };
+    if ((conv.className !== 'Conv2D' && conv.className !== 'DepthwiseConv2D') || conv.padding !== 'valid') return undefined;
+    const pads = (pad as unknown as { padding: [[number, number], [number, number]] }).padding;
+    return {
+      nodes: [node, convNode], inputs: node.inputs, output: convNode.output, outputIsInput: false, dxInPlace: false,
+      plan(k, batch, training, y, dxs) {
+        conv.padOverride = pads;
+        let cb: LayerBuffers;
+        try {
+          cb = conv.plan(k, batch, training, { y, dx: dxs[0] });
+        } finally {
+          conv.padOverride = undefined;
+        }
+        return {
+          forward: (ctx, xs) => conv.forward(ctx, cb, xs[0]),
+          backward: (ctx, xs, dy) => conv.backward(ctx, cb, xs[0], dy),
+          free: () => cb.free(),
+        };
+      },
+    };
+  },
+};
+
 /** The rules the planner applies, in order. */
-export const FUSION_RULES: readonly FusionRule[] = [convMaxPool, foldBatchNorm];
+export const FUSION_RULES: readonly FusionRule[] = [convMaxPool, foldBatchNorm, foldZeroPadding];
