@@ -1,6 +1,6 @@
 // Packed, register-blocked single-precision GEMM (the BLIS/Goto loop nest) for wasm SIMD.
 //
-//   C[m×n] (+)= op(A)[m×k] · op(B)[k×n]  (+ bias[n]) (then ReLU)
+//   C[m×n] (+)= op(A)[m×k] · op(B)[k×n]  (+ bias[n]) (+ R[m×n]) (then ReLU or ReLU6)
 //
 // op(A)(i,p) = A[i*rsA + p*csA] and op(B)(p,j) = B[p*rsB + j*csB] (strides in floats), so every
 // transpose variant backprop needs is the same kernel with other strides:
@@ -16,7 +16,7 @@
 // Scratch is caller-owned (each thread passes its own): gemmScratchBytes() bytes, 16-byte aligned.
 
 import { fmadd } from './simd';
-import { packB, storeRow, NR } from './pack';
+import { packB, storeRow, epilogue, NR, ACT_RELU, ACT_RELU6 } from './pack';
 
 const MR: i32 = 6;
 const KC: i32 = 320;
@@ -25,8 +25,10 @@ const NC: i32 = 512;
 
 /** flags bit 0: C += (accumulate into C instead of overwriting). */
 export const GEMM_ACCUMULATE: i32 = 1;
-/** flags bit 1: apply ReLU to the final result (after bias). */
+/** flags bit 1: apply ReLU to the final result (after bias and residual). */
 export const GEMM_RELU: i32 = 2;
+/** flags bit 2 (with bit 1): clamp to ReLU6's [0, 6] instead. */
+export const GEMM_RELU6: i32 = 4;
 
 const PACK_B_BYTES: usize = <usize>(KC * NC) * 4;
 const PACK_A_BYTES: usize = <usize>(MC * KC) * 4;
@@ -87,7 +89,7 @@ function packA(a: usize, rsA: i32, csA: i32, ic: i32, mc: i32, pc: i32, kc: i32,
  * Full tiles go straight to C; edge tiles (mr < 6 or nr < 8) through `tile` and a scalar copy.
  */
 function micro6x8(kc: i32, pa: usize, aRow: usize, aStep: usize, pb: usize, bStep: usize, c: usize, ldc: i32, mr: i32, nr: i32,
-  beta: i32, bias: usize, relu: i32, tile: usize): void {
+  beta: i32, bias: usize, relu: i32, tile: usize, resDelta: usize): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
   let c40 = f32x4.splat(0), c41 = f32x4.splat(0), c50 = f32x4.splat(0), c51 = f32x4.splat(0);
@@ -119,12 +121,12 @@ function micro6x8(kc: i32, pa: usize, aRow: usize, aStep: usize, pb: usize, bSte
   }
   if (mr == MR && nr == NR) {
     const ld = <usize>ldc << 2;
-    storeRow(c, c00, c01, beta, bias, relu); c += ld;
-    storeRow(c, c10, c11, beta, bias, relu); c += ld;
-    storeRow(c, c20, c21, beta, bias, relu); c += ld;
-    storeRow(c, c30, c31, beta, bias, relu); c += ld;
-    storeRow(c, c40, c41, beta, bias, relu); c += ld;
-    storeRow(c, c50, c51, beta, bias, relu);
+    storeRow(c, c00, c01, beta, bias, relu, resDelta); c += ld;
+    storeRow(c, c10, c11, beta, bias, relu, resDelta); c += ld;
+    storeRow(c, c20, c21, beta, bias, relu, resDelta); c += ld;
+    storeRow(c, c30, c31, beta, bias, relu, resDelta); c += ld;
+    storeRow(c, c40, c41, beta, bias, relu, resDelta); c += ld;
+    storeRow(c, c50, c51, beta, bias, relu, resDelta);
     return;
   }
   v128.store(tile, c00); v128.store(tile, c01, 16);
@@ -136,11 +138,7 @@ function micro6x8(kc: i32, pa: usize, aRow: usize, aStep: usize, pb: usize, bSte
   for (let i = 0; i < mr; i++) {
     for (let j = 0; j < nr; j++) {
       const dst = c + (<usize>(i * ldc + j) << 2);
-      let v = load<f32>(tile + (<usize>(i * NR + j) << 2));
-      if (beta) v += load<f32>(dst);
-      if (bias) v += load<f32>(bias + (<usize>j << 2));
-      if (relu) v = max(v, <f32>0);
-      store<f32>(dst, v);
+      store<f32>(dst, epilogue(dst, load<f32>(tile + (<usize>(i * NR + j) << 2)), beta, bias ? bias + (<usize>j << 2) : 0, relu, resDelta));
     }
   }
 }
@@ -150,7 +148,7 @@ function micro6x8(kc: i32, pa: usize, aRow: usize, aStep: usize, pb: usize, bSte
  * five throw-away rows. Two k-steps per iteration keep four independent FMA chains in flight.
  */
 function micro1x8(kc: i32, pa: usize, aStep: usize, pb: usize, bStep: usize, c: usize, nr: i32,
-  beta: i32, bias: usize, relu: i32, tile: usize): void {
+  beta: i32, bias: usize, relu: i32, tile: usize, resDelta: usize): void {
   let c0 = f32x4.splat(0), c1 = f32x4.splat(0), d0 = f32x4.splat(0), d1 = f32x4.splat(0);
   let p = 0;
   for (; p + 2 <= kc; p += 2) {
@@ -170,34 +168,34 @@ function micro1x8(kc: i32, pa: usize, aStep: usize, pb: usize, bStep: usize, c: 
   c0 = f32x4.add(c0, d0);
   c1 = f32x4.add(c1, d1);
   if (nr == NR) {
-    storeRow(c, c0, c1, beta, bias, relu);
+    storeRow(c, c0, c1, beta, bias, relu, resDelta);
     return;
   }
   v128.store(tile, c0);
   v128.store(tile, c1, 16);
   for (let j = 0; j < nr; j++) {
     const dst = c + (<usize>j << 2);
-    let v = load<f32>(tile + (<usize>j << 2));
-    if (beta) v += load<f32>(dst);
-    if (bias) v += load<f32>(bias + (<usize>j << 2));
-    if (relu) v = max(v, <f32>0);
-    store<f32>(dst, v);
+    store<f32>(dst, epilogue(dst, load<f32>(tile + (<usize>j << 2)), beta, bias ? bias + (<usize>j << 2) : 0, relu, resDelta));
   }
 }
 
 /**
- * C (+)= op(A)·op(B) (+ bias) (ReLU). See the file comment for strides.
- * a, b, c, bias: byte addresses of f32 arrays (4-byte aligned; 16 is faster); bias = 0 for none.
+ * C (+)= op(A)·op(B) (+ bias) (+ R) (ReLU | ReLU6). See the file comment for strides.
+ * a, b, c, bias, res: byte addresses of f32 arrays (4-byte aligned; 16 is faster); bias = 0 for none.
+ * res (≠ 0): a residual R[m×n] with C's leading dimension ldc, added before the activation (not
+ * with GEMM_ACCUMULATE); it may be C itself.
  * scratch: gemmScratchBytes() bytes, 16-byte aligned, owned by the calling thread.
  */
 export function sgemm(m: i32, n: i32, k: i32,
   a: usize, rsA: i32, csA: i32,
   b: usize, rsB: i32, csB: i32,
-  c: usize, ldc: i32, bias: usize, flags: i32, scratch: usize): void {
+  c: usize, ldc: i32, bias: usize, flags: i32, scratch: usize, res: usize): void {
   const packedB = scratch;
   const packedA = scratch + PACK_B_BYTES;
   const tile = packedA + PACK_A_BYTES;
-  const relu = flags & GEMM_RELU;
+  const relu = flags & GEMM_RELU ? (flags & GEMM_RELU6 ? ACT_RELU6 : ACT_RELU) : 0;
+  // The residual is read through C's addresses shifted by a constant (wrapping) byte distance.
+  const resDelta: usize = res ? res - c : 0;
   // Split K evenly so no block is a sliver (e.g. K = 400 → 200 + 200, not 320 + 80).
   const kBlocks = (k + KC - 1) / KC;
   const kcStep = (k + kBlocks - 1) / kBlocks;
@@ -205,7 +203,8 @@ export function sgemm(m: i32, n: i32, k: i32,
     const nc = min(NC, n - jc);
     for (let pc = 0; pc < k; pc += kcStep) {
       const kc = min(kcStep, k - pc);
-      const beta = pc > 0 ? 1 : (flags & GEMM_ACCUMULATE);
+      const beta = pc > 0 || res ? 1 : (flags & GEMM_ACCUMULATE);
+      const delta: usize = pc > 0 ? 0 : resDelta;
       const last = pc + kc >= k;
       // With few rows of A each B panel is used once or twice: packing it would cost more than it
       // saves (dense layers at small batch, batch-1 inference). Row-major B is then read in place.
@@ -237,13 +236,13 @@ export function sgemm(m: i32, n: i32, k: i32,
             const mr = min(MR, mc - i0);
             const cij = c + (<usize>((ic + i0) * ldc + jc + j0) << 2);
             if (mr == 1 && direct) {
-              micro1x8(kc, a + (<usize>((ic + i0) * rsA + pc) << 2), 4, pb, bStep, cij, nr, beta, biasJ, reluJ, tile);
+              micro1x8(kc, a + (<usize>((ic + i0) * rsA + pc) << 2), 4, pb, bStep, cij, nr, beta, biasJ, reluJ, tile, delta);
             } else if (direct) {
               const pa = a + (<usize>((ic + i0) * rsA + pc) << 2);
-              micro6x8(kc, pa, <usize>rsA << 2, 4, pb, bStep, cij, ldc, mr, nr, beta, biasJ, reluJ, tile);
+              micro6x8(kc, pa, <usize>rsA << 2, 4, pb, bStep, cij, ldc, mr, nr, beta, biasJ, reluJ, tile, delta);
             } else {
               const pa = packedA + (<usize>(i0 * kc) << 2);
-              micro6x8(kc, pa, 0, 24, pb, bStep, cij, ldc, mr, nr, beta, biasJ, reluJ, tile);
+              micro6x8(kc, pa, 0, 24, pb, bStep, cij, ldc, mr, nr, beta, biasJ, reluJ, tile, delta);
             }
           }
         }

@@ -62,24 +62,46 @@ export function packB(b: usize, rsB: i32, csB: i32, pc: i32, kc: i32, jc: i32, n
   }
 }
 
-// Writes one 8-wide row of the tile: beta selects overwrite (0) or accumulate (1); the epilogue
-// (bias, ReLU) runs only on the last K block.
+// Writes one 8-wide row of the tile. The epilogue, in this order: + bias, + the value at
+// dst + resDelta when beta (resDelta = 0: accumulate into C; ≠ 0: a residual tensor laid out like C,
+// resDelta bytes away: the residual add of a ResNet/MobileNetV2 block), then the activation
+// (act 1 ReLU, 2 ReLU6). The caller passes bias and act only with the last K block.
 // @ts-ignore: decorator
-@inline export function storeRow(dst: usize, v0: v128, v1: v128, beta: i32, bias: usize, relu: i32): void {
-  if (beta) {
-    v0 = f32x4.add(v0, v128.load(dst));
-    v1 = f32x4.add(v1, v128.load(dst, 16));
-  }
+@inline export function storeRow(dst: usize, v0: v128, v1: v128, beta: i32, bias: usize, act: i32, resDelta: usize = 0): void {
   if (bias) {
     v0 = f32x4.add(v0, v128.load(bias));
     v1 = f32x4.add(v1, v128.load(bias, 16));
   }
-  if (relu) {
+  if (beta) {
+    v0 = f32x4.add(v0, v128.load(dst + resDelta));
+    v1 = f32x4.add(v1, v128.load(dst + resDelta, 16));
+  }
+  if (act) {
     const z = f32x4.splat(0);
     v0 = f32x4.max(v0, z);
     v1 = f32x4.max(v1, z);
+    if (act == ACT_RELU6) {
+      const six = f32x4.splat(6);
+      v0 = f32x4.min(v0, six);
+      v1 = f32x4.min(v1, six);
+    }
   }
   v128.store(dst, v0);
   v128.store(dst, v1, 16);
 }
 
+/** The scalar epilogue of one element (edge tiles): as storeRow. */
+// @ts-ignore: decorator
+@inline export function epilogue(dst: usize, v: f32, beta: i32, bias: usize, act: i32, resDelta: usize): f32 {
+  if (bias) v += load<f32>(bias);
+  if (beta) v += load<f32>(dst + resDelta);
+  if (act) {
+    v = max(v, <f32>0);
+    if (act == ACT_RELU6) v = min(v, <f32>6);
+  }
+  return v;
+}
+
+/** Activation codes of the GEMM/convolution epilogues (src/backend/kernel-exports.ts mirrors them). */
+export const ACT_RELU: i32 = 1;
+export const ACT_RELU6: i32 = 2;

@@ -21,6 +21,33 @@ const cases: Case[] = [
 
 const relu = (v: Float64Array) => v.map((e) => Math.max(0, e));
 
+// The forward's epilogues the planner fuses: ReLU6, and a residual (laid out as y) added before the
+// activation, on one and two threads.
+describe.each([1, 2])('direct conv forward epilogues on %i thread(s)', (threads) => {
+  afterAll(() => setThreads(2));
+  for (const [name, xs, fs, strides, pad, dil] of cases) {
+    for (const act of ['relu6', 'linear'] as const) {
+      it(`${name}: ${act}(conv + bias + residual)`, () => {
+        setThreads(threads);
+        const { heap } = runtime();
+        const g = conv2dGeometry('test', xs, fs, strides, pad, dil ?? 1);
+        const p = { batch: g.batch, inH: g.inH, inW: g.inW, inC: g.inC, kh: g.kh, kw: g.kw, outC: g.outC, strideH: g.strideH,
+          strideW: g.strideW, dilH: g.dilH, dilW: g.dilW, padTop: g.padTop, padLeft: g.padLeft, outH: g.outH, outW: g.outW };
+        const xv = randn(g.batch * g.inH * g.inW * g.inC, 1), wv = randn(g.K * g.outC, 2, 0.3), bv = randn(g.outC, 3), rv = randn(g.M * g.outC, 5, 4);
+        const put = (v: Float32Array) => { const ptr = heap.alloc(v.length * 4); heap.writeF32(ptr, v); return ptr; };
+        const x = put(xv), w = put(wv), b = put(bv), r = put(rv), y = heap.alloc(g.M * g.outC * 4);
+        const s = planConvSlices(g, false);
+        convForwardFused(g, s, x, w, b, y, act, undefined, r);
+        const sum = refConv2d(p as never, xv, wv, bv).map((v, i) => v + rv[i]);
+        const want = act === 'relu6' ? sum.map((v) => Math.min(6, Math.max(0, v))) : sum;
+        expect(maxRelErr(heap.readF32(y, want.length), want)).toBeLessThan(1e-5 * g.K);
+        s.free();
+        for (const ptr of [x, w, b, r, y]) heap.free(ptr);
+      });
+    }
+  }
+});
+
 // Budgets for the backward's gradient partials: the default (one chunk per claim), and tiny ones
 // that force groups of several chunks per claim (the path big layers at big batches take).
 describe.each([[1, undefined], [2, undefined], [2, 3000], [2, 1]] as const)('direct conv passes on %i thread(s), partials budget %s', (threads, budget) => {
@@ -37,7 +64,7 @@ describe.each([[1, undefined], [2, undefined], [2, 3000], [2, 1]] as const)('dir
       const x = put(xv), w = put(wv), b = put(bv), dy = put(gv);
       const y = heap.alloc(g.M * g.outC * 4), dx = heap.alloc(xv.length * 4), dw = heap.alloc(wv.length * 4), db = heap.alloc(g.outC * 4);
       const s = planConvSlices(g, true, undefined, budget);
-      convForwardFused(g, s, x, w, b, y, true);
+      convForwardFused(g, s, x, w, b, y, 'relu');
       const want = relu(refConv2d(p as never, xv, wv, bv));
       expect(maxRelErr(heap.readF32(y, want.length), want)).toBeLessThan(1e-5 * g.K);
       convBackwardFused(g, s, x, w, y, dy, true, dx, dw, db);

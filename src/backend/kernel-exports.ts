@@ -9,10 +9,15 @@ export interface KernelExports {
   sgemm(m: number, n: number, k: number,
     a: number, rsA: number, csA: number,
     b: number, rsB: number, csB: number,
-    c: number, ldc: number, bias: number, flags: number, scratch: number): void;
+    c: number, ldc: number, bias: number, flags: number, scratch: number, res: number): void;
   [name: string]: unknown;
 }
 
 /** sgemm flags (mirror assembly/gemm.ts). */
 export const GEMM_ACCUMULATE = 1;
 export const GEMM_RELU = 2;
+export const GEMM_RELU6 = 4;
+
+/** Epilogue activations the GEMM and convolution passes apply (and their codes in assembly/pack.ts). */
+export type EpilogueAct = 'linear' | 'relu' | 'relu6';
+export const EPILOGUE_ACT: Record<EpilogueAct, number> = { linear: 0, relu: 1, relu6: 2 };

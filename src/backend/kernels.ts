@@ -12,6 +12,9 @@ import type { PoolGeometry } from '../ops/pool.js';
 import type { CollapsedGeom, MergeOp } from '../ops/merge.js';
 import type { KernelAct } from '../layers/activation-fns.js';
 import type { DepthwiseActivation, DepthwiseGeometry } from '../ops/depthwise.js';
+import type { EpilogueAct } from './kernel-exports.js';
+
+export type { EpilogueAct };
 
 /** A backend's plan for one depthwise convolution geometry (tables, gradient partials). */
 export interface DepthwisePlan {
@@ -48,6 +51,8 @@ export interface Kernels {
   readonly inPlace: boolean;
   /** Whether convPlan takes a max pooling to run inside the convolution passes. */
   readonly fusesConvPool: boolean;
+  /** The activations convForward applies in its epilogue (others: a pass of their own after it). */
+  readonly epilogueActs: readonly EpilogueAct[];
 
   /** A buffer of `floats` floats for a plan's lifetime (scratch, slots, masks). */
   alloc(floats: number, label: string): Buf;
@@ -57,9 +62,12 @@ export interface Kernels {
   /** Per batch: values = gen() written into b (n floats), before the steps after it read them. */
   hostFill(n: number, b: Buf, gen: (values: Float32Array) => void): void;
 
-  /** C[m×n] (+)= op(A)·op(B) (+ bias) (ReLU): A [m×k] (or [k×m] transposed), B [k×n] (or [n×k]). */
+  /**
+   * C[m×n] (+)= act(op(A)·op(B) (+ bias) (+ res)): A [m×k] (or [k×m] transposed), B [k×n] (or
+   * [n×k]); res a residual laid out as C (not with accumulate); act ReLU (relu: true) or ReLU6.
+   */
   gemm(m: number, n: number, k: number, a: Buf, transposeA: boolean, b: Buf, transposeB: boolean, c: Buf,
-    opts?: { bias?: Buf; relu?: boolean; accumulate?: boolean }): void;
+    opts?: { bias?: Buf; relu?: boolean; act?: EpilogueAct; res?: Buf; accumulate?: boolean }): void;
   /** y = x over n floats (x ≠ y). */
   copy(n: number, x: Buf, y: Buf): void;
   /** y += x over n floats. */
@@ -84,8 +92,13 @@ export interface Kernels {
 
   /** Plans one convolution geometry (a max pooling after it: only where fusesConvPool). */
   convPlan(g: Conv2DGeometry, training: boolean, pool?: PoolGeometry): ConvPlan;
-  /** y = conv(x, w) (+ bias) (ReLU); with a pooled plan, pooled.y (and pooled.argmax when training) instead of y. */
-  convForward(p: ConvPlan, x: Buf, w: Buf, bias: Buf | undefined, y: Buf, relu: boolean, pooled?: { y: Buf; argmax: Buf | undefined }): void;
+  /**
+   * y = act(conv(x, w) (+ bias) (+ res)), the activation (ReLU or ReLU6) and a residual laid out as
+   * y in the epilogue; with a pooled plan (act linear or ReLU, no res), pooled.y (and
+   * pooled.argmax when training) instead of y.
+   */
+  convForward(p: ConvPlan, x: Buf, w: Buf, bias: Buf | undefined, y: Buf, act: EpilogueAct,
+    pooled?: { y: Buf; argmax: Buf | undefined }, res?: Buf): void;
   /**
    * From dy (of the pooled output with a pooled plan; masked by y > 0 first when relu): dw and db
    * overwritten, dx overwritten when given. dy may be clobbered.

@@ -1,4 +1,4 @@
-import type { Buf, ConvPlan, Kernels } from '../backend/kernels.js';
+import type { Buf, ConvPlan, EpilogueAct, Kernels } from '../backend/kernels.js';
 import { argError, assertPositiveInt, pair } from '../errors.js';
 import { conv2dGeometry, type Conv2DGeometry } from '../ops/conv.js';
 import { poolGeometry } from '../ops/pool.js';
@@ -26,6 +26,8 @@ export interface Conv2DArgs extends BaseLayerArgs {
 interface ConvBuffers extends LayerBuffers {
   /** The backend's plan of this geometry (scratch, thread slices; a fused max pooling). */
   conv: ConvPlan;
+  /** The activation the convolution's epilogue applies (the rest: a pass of its own). */
+  epi: EpilogueAct;
   /** Where a separate activation pass reads the convolution's output (y itself where the backend works in place). */
   pre: Buf | undefined;
   ownsPre: boolean;
@@ -114,27 +116,30 @@ export class Conv2D extends Layer {
       ? poolGeometry(this.pooledBy.name, [batch, g.outH, g.outW, g.outC], this.pooledBy.poolSize, this.pooledBy.strides, this.pooledBy.padding)
       : undefined;
     const conv = k.convPlan(g, training, pool);
-    // ReLU runs in the passes' epilogue; other activations are a pass of their own over the output.
-    const separate = this.activation !== 'relu' && this.activation !== 'linear';
+    // ReLU (and ReLU6 where the backend has it) runs in the passes' epilogue; other activations are
+    // a pass of their own over the output.
+    const epi = (k.epilogueActs as readonly string[]).includes(this.activation) ? this.activation as EpilogueAct : 'linear';
+    const separate = epi !== this.activation;
     const ownsPre = separate && (!k.inPlace || (training && needsInput(this.activation)));
     const pre = ownsPre ? k.alloc(g.M * g.outC, `${this.name}/pre`) : io.y;
-    return { y: io.y, dx: io.dx, conv, pre, ownsPre, free: () => { conv.free(); if (ownsPre) k.free(pre!); } };
+    return { y: io.y, dx: io.dx, conv, epi, pre, ownsPre, free: () => { conv.free(); if (ownsPre) k.free(pre!); } };
   }
 
   forward(ctx: StepContext, buf: LayerBuffers, x: Buf): void {
-    const { conv, pre } = buf as ConvBuffers;
+    const { conv, pre, epi } = buf as ConvBuffers;
     const k = ctx.k;
     const bias = this.useBias ? this.param(ctx, 1) : undefined;
-    k.convForward(conv, x, this.param(ctx, 0), bias, pre!, this.activation === 'relu');
-    if (this.activation !== 'relu' && this.activation !== 'linear') k.activation(this.activation, conv.g.M, this.filters, pre!, buf.y!);
+    k.convForward(conv, x, this.param(ctx, 0), bias, pre!, epi);
+    if (epi !== this.activation) k.activation(this.activation, conv.g.M, this.filters, pre!, buf.y!);
   }
 
   backward(ctx: StepContext, buf: LayerBuffers, x: Buf, dy: Buf): void {
-    const { conv, pre } = buf as ConvBuffers;
+    const { conv, pre, epi } = buf as ConvBuffers;
     const k = ctx.k;
     const relu = this.activation === 'relu';
-    // ReLU's mask is applied by the convolution's backward (inside the wasm passes); others here.
-    if (!relu && this.activation !== 'linear') k.activationBackward(this.activation, conv.g.M, this.filters, buf.y!, dy, pre);
+    // ReLU's mask is applied by the convolution's backward (inside the wasm passes); others here
+    // (from y: ReLU6's mask needs no pre-activation input; `pre` is y itself then).
+    if (!relu && this.activation !== 'linear') k.activationBackward(this.activation, conv.g.M, this.filters, buf.y!, dy, epi === this.activation ? undefined : pre);
     k.convBackward(conv, x, this.param(ctx, 0), buf.y!, dy, relu, buf.dx, this.grad(ctx, 0), this.useBias ? this.grad(ctx, 1) : undefined);
   }
 
@@ -153,7 +158,7 @@ export class Conv2D extends Layer {
     const { conv } = buf as ConvBuffers;
     const pb = poolBuf as PoolBuffers;
     const bias = this.useBias ? this.param(ctx, 1) : undefined;
-    ctx.k.convForward(conv, x, this.param(ctx, 0), bias, 0, this.activation === 'relu', { y: pb.y!, argmax: ctx.training ? pb.argmax : undefined });
+    ctx.k.convForward(conv, x, this.param(ctx, 0), bias, 0, this.activation === 'relu' ? 'relu' : 'linear', { y: pb.y!, argmax: ctx.training ? pb.argmax : undefined });
   }
 
   /** @internal Backward of the max pooling and this layer, from dyPooled (the gradient of the pool's output). */

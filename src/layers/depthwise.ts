@@ -317,7 +317,7 @@ export class Conv2DTranspose extends ConvBase {
     if (this.activation !== 'linear') k.activationBackward(this.activation as KernelActivation, rows, this.filters, buf.y!, dy, pre);
     if (this.useBias) k.biasGrad(rows, this.filters, dy, this.grad(ctx, 1));
     k.convFilterGrad(conv, dy, x, this.grad(ctx, 0));
-    if (buf.dx !== undefined) k.convForward(conv, dy, this.param(ctx, 0), undefined, buf.dx, false);
+    if (buf.dx !== undefined) k.convForward(conv, dy, this.param(ctx, 0), undefined, buf.dx, 'linear');
   }
 
   override getConfig(): Record<string, unknown> {

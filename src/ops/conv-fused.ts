@@ -8,6 +8,7 @@ import { runtime, threadPool } from '../backend/runtime.js';
 import { parallelSlices } from '../backend/parallel.js';
 import type { Conv2DGeometry } from './conv.js';
 import type { PoolGeometry } from './pool.js';
+import { EPILOGUE_ACT, type EpilogueAct } from '../backend/kernel-exports.js';
 
 /**
  * Bytes a chunk's images may touch (input, output, and for training their gradients): well inside
@@ -21,7 +22,7 @@ const PARTIALS_BUDGET_BYTES = 16 * 1024 * 1024;
 
 type ConvSliceKernels = {
   convScratchBytes(geom: number, probe: number): number;
-  convForwardSlice(geom: number, x: number, w: number, bias: number, y: number, relu: number, counter: number, batch: number, scratch: number,
+  convForwardSlice(geom: number, x: number, w: number, bias: number, y: number, act: number, counter: number, batch: number, scratch: number,
     poolY: number, poolArgmax: number): void;
   convBackwardSlice(geom: number, x: number, w: number, y: number, dy: number, relu: number, dx: number, dw: number, db: number,
     partials: number, partialBytes: number, counter: number, groupChunks: number, batch: number, scratch: number, poolY: number, poolArgmax: number): void;
@@ -108,13 +109,14 @@ function run(s: ConvSlices, job: (t: number) => readonly [string, ...number[]]):
 }
 
 /**
- * y = conv(x, w) (+ bias) (ReLU) for the whole batch; with `pool` (slices planned with one) the
- * pooled output and argmax are written instead of y.
+ * y = act(conv(x, w) (+ bias) (+ res)) for the whole batch; with `pool` (slices planned with one)
+ * the pooled output and argmax are written instead of y. res (0: none): a residual laid out as y.
  */
-export function convForwardFused(g: Conv2DGeometry, s: ConvSlices, x: number, w: number, bias: number, y: number, relu: boolean,
-  pool?: FusedPool): void {
+export function convForwardFused(g: Conv2DGeometry, s: ConvSlices, x: number, w: number, bias: number, y: number, act: EpilogueAct,
+  pool?: FusedPool, res = 0): void {
   const py = pooledOrZero(s, pool), pa = py ? pool!.argmax : 0;
-  run(s, (t) => ['convForwardSlice', s.geom, x, w, bias, y, relu ? 1 : 0, s.counter, g.batch, s.scratch[t], py, pa]);
+  if (py && (res || act === 'relu6')) throw new Error('convForwardFused: internal error: a fused pooling with a residual or ReLU6');
+  run(s, (t) => ['convForwardSlice', s.geom, x, w, bias, y, EPILOGUE_ACT[act], s.counter, g.batch, s.scratch[t], py, pa, res]);
 }
 
 /**

@@ -16,6 +16,7 @@ import { threadPool } from '../backend/runtime.js';
 import { argError, pair } from '../errors.js';
 import { allocTensor, Tensor } from '../tensor.js';
 import { gemm } from './matmul.js';
+import type { EpilogueAct } from '../backend/kernel-exports.js';
 import { convBackwardFused, convForwardFused, planConvSlices, type ConvSlices } from './conv-fused.js';
 
 /** tfjs ExplicitPadding for NHWC: [[0, 0], [top, bottom], [left, right], [0, 0]]. */
@@ -192,13 +193,13 @@ export const col2imInto = (g: Conv2DGeometry, dcol: number, dx: number, accumula
  * x: NHWC, w: HWIO (= [K × OC] row-major), bias: address or 0, col: scratch of g.colFloats floats
  * (left holding im2col(x), reusable by conv2dBackpropFilter with colReady). All byte addresses.
  */
-export function conv2dForward(g: Conv2DGeometry, x: number, w: number, bias: number, y: number, col: number, relu: boolean): void {
+export function conv2dForward(g: Conv2DGeometry, x: number, w: number, bias: number, y: number, col: number, act: EpilogueAct | boolean, res = 0): void {
   let a = x;
   if (!g.colIsInput) {
     im2colInto(g, x, col);
     a = col;
   }
-  gemm(g.M, g.outC, g.K, a, false, w, false, y, { bias, relu });
+  gemm(g.M, g.outC, g.K, a, false, w, false, y, { bias, act: act === true ? 'relu' : act === false ? 'linear' : act, res });
 }
 
 /**
@@ -267,7 +268,7 @@ export function conv2d(x: Tensor, filter: Tensor, strides: number | [number, num
   const g = conv2dGeometry(op, x4, filter.shape, strides, pad, dilations, dimRoundingMode);
   const y = allocTensor(x.rank === 3 ? [g.outH, g.outW, g.outC] : [g.batch, g.outH, g.outW, g.outC]);
   if (g.colIsInput) conv2dForward(g, x.ptr, filter.ptr, 0, y.ptr, 0, false);
-  else withDirectPasses(g, (s) => convForwardFused(g, s, x.ptr, filter.ptr, 0, y.ptr, false));
+  else withDirectPasses(g, (s) => convForwardFused(g, s, x.ptr, filter.ptr, 0, y.ptr, 'linear'));
   return y;
 }
 

@@ -4,7 +4,7 @@
 // wasm backend runs — is recorded once per plan and replayed per batch by the model runner. Per-batch
 // host work (dropout masks) is recorded as a host action the runner performs before each submit.
 
-import type { Buf, BroadcastPlan, ConvPlan, KernelActivation, Kernels } from '../backend/kernels.js';
+import type { Buf, BroadcastPlan, ConvPlan, EpilogueAct, KernelActivation, Kernels } from '../backend/kernels.js';
 import type { Conv2DGeometry } from '../ops/conv.js';
 import type { PoolGeometry } from '../ops/pool.js';
 import type { Dispatch, GpuContext } from './context.js';
@@ -50,6 +50,7 @@ export class GpuKernels implements Kernels {
   readonly backend = 'webgpu' as const;
   readonly inPlace = false;
   readonly fusesConvPool = false;
+  readonly epilogueActs: readonly EpilogueAct[] = ['linear', 'relu'];
   /** Where calls record their dispatches (the runner switches it between forward, backward…). */
   target: Dispatch[] = [];
   /** Every dispatch recorded, for their uniforms' destruction. */
@@ -88,7 +89,13 @@ export class GpuKernels implements Kernels {
     this.hostActions.push({ n, buf: r(b), gen });
   }
 
-  gemm(m: number, n: number, k: number, a: Buf, ta: boolean, b: Buf, tb: boolean, c: Buf, o: { bias?: Buf; relu?: boolean; accumulate?: boolean } = {}): void {
+  gemm(m: number, n: number, k: number, a: Buf, ta: boolean, b: Buf, tb: boolean, c: Buf,
+    o: { bias?: Buf; relu?: boolean; act?: EpilogueAct; res?: Buf; accumulate?: boolean } = {}): void {
+    // The planner fuses nothing on this backend, so no layer asks for these epilogues here.
+    if (o.res !== undefined || (o.act !== undefined && o.act !== 'linear' && o.act !== 'relu')) {
+      throw new Error(`webgpu: internal error: a GEMM epilogue with ${o.res !== undefined ? 'a residual' : o.act}`);
+    }
+    if (o.act === 'relu') o = { ...o, relu: true };
     this.push(d.gemm(this.ctx, m, n, k, r(a), ta, r(b), tb, r(c), { bias: o.bias === undefined ? undefined : r(o.bias), relu: o.relu, accumulate: o.accumulate }));
   }
   copy(n: number, x: Buf, y: Buf): void {
@@ -145,9 +152,10 @@ export class GpuKernels implements Kernels {
     const col = g.colIsInput ? undefined : this.buffer(g.colFloats, 'im2col');
     return { g, pooled: false, col, free: () => { if (col && this.owned.delete(col)) col.destroy(); } };
   }
-  convForward(p: ConvPlan, x: Buf, w: Buf, bias: Buf | undefined, y: Buf, relu: boolean): void {
+  convForward(p: ConvPlan, x: Buf, w: Buf, bias: Buf | undefined, y: Buf, act: EpilogueAct, _pooled?: unknown, res?: Buf): void {
     const { g, col } = p as GpuConvPlan;
-    this.push(...d.conv2dForward(this.ctx, g, r(x), r(w), bias === undefined ? undefined : r(bias), r(y), col, relu));
+    if (res !== undefined || act === 'relu6') throw new Error(`webgpu: internal error: a convolution epilogue with ${res !== undefined ? 'a residual' : act} (see epilogueActs)`);
+    this.push(...d.conv2dForward(this.ctx, g, r(x), r(w), bias === undefined ? undefined : r(bias), r(y), col, act === 'relu'));
   }
   convBackward(p: ConvPlan, x: Buf, w: Buf, y: Buf, dy: Buf, relu: boolean, dx: Buf | undefined, dw: Buf, db: Buf | undefined): void {
     const { g, col } = p as GpuConvPlan;
