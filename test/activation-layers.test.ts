@@ -38,7 +38,7 @@ describe('activation layers through the wasm kernels: forward, input gradient, a
       const x = randn(n, n + 1, 2), dy = randn(n, n + 2);
       const px = heapArray(x), py = heapArray(new Float32Array(n)), pdy = heapArray(dy);
       const params = heapArray(alpha), grads = heapArray(new Float32Array(Math.max(1, alphaN)).fill(777));
-      const ctx: StepContext = { k: wasmKernels, params, grads, batch, training: true, logits: false };
+      const ctx: StepContext = { k: wasmKernels, params, grads, batch, training: true, logits: false, weightsVersion: 0 };
       const buf = l.plan(wasmKernels, batch, true, { y: py, dx: pdy });
       l.forward(ctx, buf, px);
       const y = read(py, n), yRef = refLayer(l, batch, Float64Array.from(x), alpha);

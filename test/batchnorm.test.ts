@@ -35,7 +35,7 @@ export const runWasm = (...[layer, batch, training, x, dy, weights]: Parameters<
   const px = heapArray(x), pdy = heapArray(dy);
   const n = x.length;
   const y = heapArray(new Float32Array(n).fill(NaN)), dx = heapArray(new Float32Array(n).fill(1234.5));
-  const ctx: StepContext = { k: wasmKernels, params, grads, batch, training, logits: false };
+  const ctx: StepContext = { k: wasmKernels, params, grads, batch, training, logits: false, weightsVersion: 0 };
   const buf = layer.plan(wasmKernels, batch, training, { y, dx });
   layer.forward(ctx, buf, px);
   layer.backward(ctx, buf, px, pdy);

@@ -40,7 +40,7 @@ function runLayer(layer: MergeLayer, shapes: number[][], batch: number, xs: Floa
   const addr = ptrs.map((p, i) => (opts.alias?.[i] !== undefined ? ptrs[opts.alias[i]] : p));
   const y = heapArray(new Float32Array(outN).fill(NaN));
   const dxs = shapes.map((s, i) => (opts.needDx?.[i] === false ? undefined : heapArray(new Float32Array(batch * size(s)).fill(1234.5))));
-  const ctx: StepContext = { k: wasmKernels, params: 0, grads: 0, batch, training: true, logits: false };
+  const ctx: StepContext = { k: wasmKernels, params: 0, grads: 0, batch, training: true, logits: false, weightsVersion: 0 };
   const buf = layer.planMerge(wasmKernels, batch, true, { y, dx: undefined, dxs });
   layer.forwardMerge(ctx, buf, addr);
   const yOut = read(y, outN);

@@ -28,7 +28,7 @@ function runLayer(layer: Layer, inShape: number[], batch: number, x: Float32Arra
   const outN = batch * size(layer.outShape), inN = batch * size(inShape);
   const px = heapArray(x), py = heapArray(new Float32Array(outN).fill(NaN)), pdx = heapArray(new Float32Array(inN).fill(1234.5));
   const pdy = heapArray(dy);
-  const ctx: StepContext = { k: wasmKernels, params: 0, grads: 0, batch, training, logits: false };
+  const ctx: StepContext = { k: wasmKernels, params: 0, grads: 0, batch, training, logits: false, weightsVersion: 0 };
   const buf = layer.plan(wasmKernels, batch, training, { y: py, dx: pdx });
   layer.forward(ctx, buf, px);
   const y = read(py, outN);

@@ -109,7 +109,7 @@ describe('webgpu activation layers (the layer code, GPU kernels) vs float64', ()
       const gk = new GpuKernels(ctx);
       const bx = upload(gk, x), by = gk.alloc(n, 'y'), bdy = upload(gk, dy);
       const params = upload(gk, alpha), grads = upload(gk, new Float32Array(Math.max(1, alphaN)).fill(777));
-      const step: StepContext = { k: gk, params, grads, batch, training: true, logits: false };
+      const step: StepContext = { k: gk, params, grads, batch, training: true, logits: false, weightsVersion: 0 };
       const buf = l.plan(gk, batch, true, { y: by, dx: bdy });
       const fwd: Dispatch[] = [], bwd: Dispatch[] = [];
       gk.target = fwd;

@@ -40,7 +40,7 @@ const runGpu: BnRunner = async (layer, batch, training, x, dy, weights): Promise
   const params = upload(flat), grads = upload(new Float32Array(flat.length).fill(777));
   const bx = upload(x), bdy = upload(dy);
   const y = upload(new Float32Array(x.length).fill(NaN)), dx = upload(new Float32Array(x.length).fill(1234.5));
-  const step: StepContext = { k: gk, params, grads, batch, training, logits: false };
+  const step: StepContext = { k: gk, params, grads, batch, training, logits: false, weightsVersion: 0 };
   const buf = layer.plan(gk, batch, training, { y, dx });
   const fwd: Dispatch[] = [], bwd: Dispatch[] = [];
   gk.target = fwd;

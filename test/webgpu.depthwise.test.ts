@@ -47,7 +47,7 @@ async function runOn(k: Kernels, layer: Layer, batch: number, params: Float32Arr
   const pb = upload(params, 'params'), gb = upload(new Float32Array(params.length).fill(99), 'grads');
   const xb = upload(x, 'x'), dyb = upload(dy, 'dy');
   const y = upload(new Float32Array(yN).fill(NaN), 'y'), dx = upload(new Float32Array(x.length).fill(1234.5), 'dx');
-  const step: StepContext = { k, params: pb, grads: gb, batch, training: true, logits: false };
+  const step: StepContext = { k, params: pb, grads: gb, batch, training: true, logits: false, weightsVersion: 0 };
   const buf = layer.plan(k, batch, true, { y, dx });
   if (gpu) {
     const gk = k as GpuKernels;

@@ -53,7 +53,7 @@ async function runGpu(layer: MergeLayer, shapes: number[][], batch: number, xs: 
   const addr = bx.map((b, i) => (opts.alias?.[i] !== undefined ? bx[opts.alias[i]] : b));
   const y = gk.alloc(outN, 'y'), g = upload(dy);
   const dxs: (Buf | undefined)[] = shapes.map((s, i) => (opts.needDx?.[i] === false ? undefined : upload(new Float32Array(batch * size(s)).fill(1234.5))));
-  const step: StepContext = { k: gk, params: y, grads: y, batch, training: true, logits: false };
+  const step: StepContext = { k: gk, params: y, grads: y, batch, training: true, logits: false, weightsVersion: 0 };
   const buf = layer.planMerge(gk, batch, true, { y, dx: undefined, dxs });
   const fwd: Dispatch[] = [], bwd: Dispatch[] = [];
   gk.target = fwd;

@@ -35,7 +35,7 @@ async function runGpu(layer: Layer, inShape: number[], batch: number, x: Float32
     return b;
   };
   const bx = upload(x), by = upload(new Float32Array(outN).fill(NaN)), bdx = upload(new Float32Array(inN).fill(1234.5)), bdy = upload(dy);
-  const step: StepContext = { k: gk, params: by, grads: by, batch, training: true, logits: false };
+  const step: StepContext = { k: gk, params: by, grads: by, batch, training: true, logits: false, weightsVersion: 0 };
   const buf = layer.plan(gk, batch, true, { y: by, dx: bdx });
   const fwd: Dispatch[] = [], bwd: Dispatch[] = [];
   gk.target = fwd;

@@ -39,6 +39,12 @@ export interface StepContext {
   batch: number;
   /** Dropout is active. */
   training: boolean;
+  /**
+   * Differs from every earlier value whenever the parameters may have changed since (training,
+   * setWeights, a shared layer's values copied in): fused steps cache what they derive from the
+   * weights (a batch norm folded into a kernel) under it.
+   */
+  weightsVersion: number;
   /** The output layer's softmax is left to the (fused) loss: it outputs logits. */
   logits: boolean;
 }

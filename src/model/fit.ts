@@ -20,6 +20,7 @@ function trainStep(m: LayersModel, x: Examples[], y: Labels[], idx: Int32Array, 
   const frozen = m.weightLayers().some((l) => !l.trainable || l.weights.some((w) => w.trainable === false)) ? frozenWeights(m) : undefined;
   m.optimizer!.applyGradients(m.paramCount, m.params, m.grads);
   if (frozen) for (const { at, values } of frozen) runtime().heap.f32.set(values, at);
+  m.touchWeights();
   return r;
 }
 

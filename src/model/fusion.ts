@@ -4,11 +4,14 @@
 // rules in order and plans what is left node by node.
 
 import { Conv2D } from '../layers/conv2d.js';
-import type { Buf, ConvPlan, DepthwisePlan, Kernels } from '../backend/kernels.js';
+import type { Buf, ConvPlan, DepthwisePlan, EpilogueAct, Kernels } from '../backend/kernels.js';
 import { BatchNormalization } from '../layers/batch-norm.js';
 import { Dense } from '../layers/dense.js';
 import type { DepthwiseConv2D } from '../layers/depthwise.js';
-import { sizeOfShape, type LayerBuffers, type LayerNode, type StepContext, type SymbolicTensor, type WeightSpec } from '../layers/layer.js';
+import { sizeOfShape, type Layer, type LayerBuffers, type LayerNode, type StepContext, type SymbolicTensor, type WeightSpec } from '../layers/layer.js';
+import { Activation } from '../layers/reshaping.js';
+import { ReLU } from '../layers/activation-layers.js';
+import { Add } from '../layers/merge.js';
 import { MaxPooling2D } from '../layers/pooling.js';
 import type { Graph } from './graph.js';
 
@@ -81,60 +84,142 @@ const convMaxPool: FusionRule = {
   },
 };
 
+/** The reader of t when it is its only one and nothing else keeps it (a model output, a kept tensor). */
+function soleReader(t: SymbolicTensor, graph: Graph, keep: ReadonlySet<number>): LayerNode | undefined {
+  const readers = graph.consumers.get(t.id) ?? [];
+  return readers.length === 1 && !keep.has(t.id) ? readers[0].node : undefined;
+}
+
+/** The epilogue an activation layer amounts to (ReLU, ReLU(maxValue 6), Activation('relu' | 'relu6')), if any. */
+function epilogueOf(l: Layer): EpilogueAct | undefined {
+  if (l.activityRegularizer) return undefined;
+  const a = l instanceof Activation ? l.activation
+    : l instanceof ReLU ? (l.kernelAct() as string)
+      : undefined;
+  return a === 'relu' || a === 'relu6' ? a : undefined;
+}
+
 /**
- * Inference: a batch normalization right after a linear convolution, depthwise convolution or dense
- * layer (its only reader, normalizing the channel axis) is folded into that layer's weights: with
- * a = γ/√(σ² + ε) and b = β − μ·a from the moving statistics, W' = W·a per output channel and
- * b' = bias·a + b, so one pass writes the normalized output. W' and b' are recomputed from the
- * current weights at every forward (a pass over the kernel, small beside the convolution), so
- * setWeights or training in between never leaves them stale. Equal to the layers apart within
- * float rounding (test/model.fold-bn.test.ts); training plans run the layers apart.
+ * Inference: the chain a CNN block is made of, as ONE pass of the convolution (or depthwise
+ * convolution, or dense layer):
+ *   [ZeroPadding2D] → conv | depthwise | dense (linear) → [BatchNormalization] → [Add(skip)] → [ReLU | ReLU6]
+ * (each link the only reader of the one before). The padding becomes the convolution's own; the
+ * batch norm is folded into its kernel and bias: with a = γ/√(σ² + ε) and b = β − μ·a from the
+ * moving statistics, W' = W·a per output channel and b' = bias·a + b; the residual add (conv and
+ * dense: the GEMM epilogue; a skip tensor computed before the chain starts) and the activation run
+ * in the epilogue, so the block's output is written once and read by nothing in between. W' and b'
+ * are cached under the parameters' version (StepContext.weightsVersion) and refolded whenever the
+ * weights may have changed, so setWeights or training never leaves them stale. Equal to the layers
+ * apart within float rounding (test/model.fold-bn.test.ts); training plans run the layers apart
+ * (foldZeroPadding still applies there).
  */
-const foldBatchNorm: FusionRule = {
-  name: 'conv|depthwise|dense+batchNormalization (inference)',
+const inferenceChain: FusionRule = {
+  name: '[zeroPadding2d]+conv|depthwise|dense+[batchNormalization]+[add]+[relu|relu6] (inference)',
   match(node, graph, keep, training) {
-    const l = node.layer;
-    if (training || keep.has(node.output.id) || l.activityRegularizer) return undefined;
+    if (training) return undefined;
+    let pad: LayerNode | undefined;
+    let layerNode = node;
+    if (node.layer.className === 'ZeroPadding2D' && !node.layer.activityRegularizer) {
+      const r = soleReader(node.output, graph, keep);
+      const c = r?.layer as { className?: string; padding?: string } | undefined;
+      if (!r || (c!.className !== 'Conv2D' && c!.className !== 'DepthwiseConv2D') || c!.padding !== 'valid') return undefined;
+      pad = node;
+      layerNode = r;
+    }
+    const l = layerNode.layer;
     const kind = l instanceof Conv2D ? 'conv' : l instanceof Dense ? 'dense' : l.className === 'DepthwiseConv2D' ? 'depthwise' : undefined;
-    if (!kind || (l as unknown as { activation: string }).activation !== 'linear') return undefined;
-    const readers = graph.consumers.get(node.output.id) ?? [];
-    if (readers.length !== 1) return undefined;
-    const bnNode = readers[0].node, bn = bnNode.layer;
-    if (!(bn instanceof BatchNormalization) || bn.activityRegularizer) return undefined;
-    const rank = bn.inShape.length;
-    if (bn.axis !== -1 && bn.axis !== rank) return undefined;
-    const C = bn.inShape[rank - 1];
+    if (!kind || l.activityRegularizer || (l as unknown as { activation: string }).activation !== 'linear') return undefined;
+    const nodes = pad ? [pad, layerNode] : [layerNode];
+    let tail = layerNode;
+    // The batch norm, when it normalizes the channel (last) axis.
+    let bn: BatchNormalization | undefined;
+    const bnNode = soleReader(tail.output, graph, keep);
+    if (bnNode?.layer instanceof BatchNormalization && !bnNode.layer.activityRegularizer) {
+      const b = bnNode.layer, rank = b.inShape.length;
+      if (b.axis === -1 || b.axis === rank) {
+        bn = b;
+        nodes.push(bnNode);
+        tail = bnNode;
+      }
+    }
+    // The residual add: two inputs of one shape, the other one computed before the chain starts.
+    let skip: SymbolicTensor | undefined;
+    const addNode = kind !== 'depthwise' ? soleReader(tail.output, graph, keep) : undefined;
+    if (addNode?.layer instanceof Add && !addNode.layer.activityRegularizer && addNode.inputs.length === 2) {
+      const other = addNode.inputs[0] === tail.output ? addNode.inputs[1] : addNode.inputs[0];
+      const first = graph.nodes.indexOf(nodes[0]);
+      if (other !== tail.output && other.shape.join() === tail.output.shape.join() && graph.nodes.indexOf(other.node) < first) {
+        skip = other;
+        nodes.push(addNode);
+        tail = addNode;
+      }
+    }
+    let act: EpilogueAct = 'linear';
+    const actNode = soleReader(tail.output, graph, keep);
+    const a = actNode && epilogueOf(actNode.layer);
+    if (a) {
+      act = a;
+      nodes.push(actNode!);
+      tail = actNode!;
+    }
+    if (!bn && !skip && act === 'linear') return undefined; // only a padding: foldZeroPadding's case
+    const C = l.outShape[l.outShape.length - 1];
     const kernel = l.weights[0], bias = l.weights.find((w) => w.name === 'bias');
     const kSize = sizeOfShape(kernel.shape);
-    const w = (name: string) => bn.weights.find((x) => x.name === name);
+    const w = (name: string) => bn!.weights.find((x) => x.name === name);
+    const pads = pad ? (pad.layer as unknown as { padding: [[number, number], [number, number]] }).padding : undefined;
+    const inputs = [...(pad ?? layerNode).inputs, ...(skip ? [skip] : [])];
     return {
-      nodes: [node, bnNode], inputs: node.inputs, output: bnNode.output, outputIsInput: false, dxInPlace: false,
+      nodes, inputs, output: tail.output, outputIsInput: false, dxInPlace: false,
       plan(k, batch, tr, y) {
-        // The layer's own plan (scratch, thread slices) for writing straight into the normalized output.
-        const lb = l.plan(k, batch, tr, { y, dx: undefined });
-        const wf = k.alloc(kSize, `${l.name}/folded kernel`), bf = k.alloc(C, `${l.name}/folded bias`), coef = k.alloc(3 * C, `${bn.name}/coef`);
-        const gKernel = k.broadcastPlan([kSize / C, C], [kSize / C, C], [1, C]), gBias = k.broadcastPlan([C], [C], [C]);
+        const conv = l as Conv2D | DepthwiseConv2D;
+        // The layer's own plan (scratch, thread slices) for writing straight into the chain's output.
+        if (pads) conv.padOverride = pads;
+        let lb: LayerBuffers;
+        try {
+          lb = l.plan(k, batch, tr, { y, dx: undefined });
+        } finally {
+          if (pads) conv.padOverride = undefined;
+        }
+        const wf = bn ? k.alloc(kSize, `${l.name}/folded kernel`) : undefined, bf = bn ? k.alloc(C, `${l.name}/folded bias`) : undefined;
+        const coef = bn ? k.alloc(3 * C, `${bn.name}/coef`) : undefined;
+        const gKernel = bn ? k.broadcastPlan([kSize / C, C], [kSize / C, C], [1, C]) : undefined, gBias = bn ? k.broadcastPlan([C], [C], [C]) : undefined;
+        let folded: { params: Buf; version: number } | undefined;
         return {
           forward(ctx, xs) {
             const p = (s: WeightSpec | undefined) => (s ? k.at(ctx.params, s.offset) : undefined);
-            k.bnCoeffs(C, p(w('moving_mean'))!, p(w('moving_variance'))!, p(w('gamma')), p(w('beta')), bn.epsilon, coef);
-            const a = k.at(coef, C), b = k.at(coef, 2 * C);
-            k.broadcastBinary('mul', gKernel, p(kernel)!, a, wf);
-            if (bias) {
-              k.broadcastBinary('mul', gBias, p(bias)!, a, bf);
-              k.broadcastBinary('add', gBias, 'y', b, bf);
-            } else k.copy(C, b, bf);
-            if (kind === 'conv') k.convForward((lb as unknown as { conv: ConvPlan }).conv, xs[0], wf, bf, y, false);
-            else if (kind === 'depthwise') k.depthwiseForward((lb as unknown as { dw: DepthwisePlan }).dw, xs[0], wf, bf, y, 'linear');
+            let W = p(kernel)!, B = p(bias);
+            if (bn) {
+              if (folded?.params !== ctx.params || folded.version !== ctx.weightsVersion) {
+                k.bnCoeffs(C, p(w('moving_mean'))!, p(w('moving_variance'))!, p(w('gamma')), p(w('beta')), bn.epsilon, coef!);
+                const sa = k.at(coef!, C), sb = k.at(coef!, 2 * C);
+                k.broadcastBinary('mul', gKernel!, W, sa, wf!);
+                if (B) {
+                  k.broadcastBinary('mul', gBias!, B, sa, bf!);
+                  k.broadcastBinary('add', gBias!, 'y', sb, bf!);
+                } else k.copy(C, sb, bf!);
+                // Only a backend that ran the fold now may reuse it (WebGPU records, and never fuses).
+                folded = k.backend === 'wasm' ? { params: ctx.params, version: ctx.weightsVersion } : undefined;
+              }
+              W = wf!;
+              B = bf;
+            }
+            const res = skip ? xs[1] : undefined;
+            if (kind === 'conv') k.convForward((lb as unknown as { conv: ConvPlan }).conv, xs[0], W, B, y, act, undefined, res);
+            else if (kind === 'depthwise') k.depthwiseForward((lb as unknown as { dw: DepthwisePlan }).dw, xs[0], W, B, y, act);
             else {
               const d = l as Dense, kd = d.inShape[d.inShape.length - 1];
-              k.gemm(ctx.batch * sizeOfShape(d.inShape.slice(0, -1)), d.units, kd, xs[0], false, wf, false, y, { bias: bf });
+              k.gemm(ctx.batch * sizeOfShape(d.inShape.slice(0, -1)), d.units, kd, xs[0], false, W, false, y, { bias: B, act, res });
             }
           },
           backward() {
-            throw new Error(`${l.name}: internal error: a folded batch norm was planned for training`);
+            throw new Error(`${l.name}: internal error: an inference chain was planned for training`);
           },
-          free: () => { lb.free(); k.free(wf); k.free(bf); k.free(coef); gKernel.free(); gBias.free(); },
+          free: () => {
+            lb.free();
+            for (const b of [wf, bf, coef]) if (b !== undefined) k.free(b);
+            gKernel?.free(); gBias?.free();
+          },
         };
       },
     };
@@ -179,4 +264,4 @@ const foldZeroPadding: FusionRule = {
 };
 
 /** The rules the planner applies, in order. */
-export const FUSION_RULES: readonly FusionRule[] = [convMaxPool, foldBatchNorm, foldZeroPadding];
+export const FUSION_RULES: readonly FusionRule[] = [convMaxPool, inferenceChain, foldZeroPadding];

@@ -94,6 +94,9 @@ interface WeightHome {
   orphan?: Float32Array;
 }
 
+/** Source of weightsVersion values: one counter for all models, so no two weight states share a number. */
+let weightsVersions = 0;
+
 export class LayersModel {
   readonly name: string;
   /** The seed used for initialization, shuffling and dropout. */
@@ -105,6 +108,8 @@ export class LayersModel {
   params = 0;
   grads = 0;
   paramCount = 0;
+  /** @internal See StepContext.weightsVersion; bumped by every write to params (touchWeights). */
+  weightsVersion = 0;
   /** Float offset of each weight in this model's flat buffers. */
   private layout = new Map<WeightSpec, number>();
   private plans = new Map<string, Plan>();
@@ -205,6 +210,7 @@ export class LayersModel {
     this.grads = heap.alloc(Math.max(1, offset) * 4);
     heap.f32.fill(0, this.params >>> 2, (this.params >>> 2) + offset);
     heap.f32.fill(0, this.grads >>> 2, (this.grads >>> 2) + offset);
+    this.touchWeights();
     for (const l of layers) {
       for (const w of l.weights) {
         const h = w as WeightSpec & WeightHome;
@@ -236,6 +242,7 @@ export class LayersModel {
         const src = (h.home.params >>> 2) + w.offset;
         heap.f32.copyWithin(dst, src, src + n);
       } else if (h.orphan) heap.f32.set(h.orphan, dst);
+      this.touchWeights();
       h.orphan = undefined;
       h.home = this;
       w.offset = off;
@@ -366,8 +373,15 @@ export class LayersModel {
     this.plans.clear();
   }
 
+  /** @internal The parameters may have changed (every writer of params calls it). */
+  touchWeights(): void {
+    this.weightsVersion = ++weightsVersions;
+  }
+
   private ctx(batch: number, training: boolean, logits: boolean): StepContext {
-    return { k: wasmKernels, params: this.params, grads: this.grads, batch, training, logits };
+    // A training step writes parameters (moving statistics in the forward, the optimizer after it).
+    if (training) this.touchWeights();
+    return { k: wasmKernels, params: this.params, grads: this.grads, batch, training, logits, weightsVersion: this.weightsVersion };
   }
 
   /** Backward with the gradients of shared layers summed over their applications. */
@@ -665,7 +679,7 @@ export class LayersModel {
     this.build();
     return {
       name: this.name, graph: this.graph(), weightLayers: this.weightLayers(), params: this.params, paramCount: this.paramCount,
-      optimizer: this.optimizer, outputs: this.outputLosses, rng: this.rng,
+      optimizer: this.optimizer, outputs: this.outputLosses, rng: this.rng, touchWeights: () => this.touchWeights(),
     };
   }
 
@@ -721,6 +735,7 @@ export class LayersModel {
     weights.forEach((t, i) => {
       f.copyWithin((this.params >>> 2) + list[i].spec.offset, t.ptr >>> 2, (t.ptr >>> 2) + t.size);
     });
+    this.touchWeights();
   }
 
   /** [{name: 'conv2d/kernel', spec}] in layer order. */

@@ -44,6 +44,8 @@ export interface ModelView {
   /** Per graph output, once compiled. */
   outputs?: OutputLoss[];
   rng: Rng;
+  /** Called after parameters are written back into the heap (fused wasm steps cache derived values). */
+  touchWeights(): void;
 }
 
 interface OutputPlan {
@@ -173,6 +175,7 @@ export class GpuRunner {
     const slots = await Promise.all(this.slots.map((s) => this.ctx.read(op, s, P)));
     const heap = runtime().heap;
     heap.f32.set(w, this.view.params >>> 2);
+    this.view.touchWeights();
     if (slots.length) {
       const state = (opt as unknown as { stateFor(n: number, s: number): number[] }).stateFor(P, slots.length);
       slots.forEach((s, i) => heap.f32.set(s, state[i] >>> 2));
@@ -201,7 +204,7 @@ export class GpuRunner {
       gk.dispose();
       throw err;
     }
-    const stepCtx: StepContext = { k: gk, params: k.ref(this.params), grads: k.ref(this.grads), batch: B, training, logits };
+    const stepCtx: StepContext = { k: gk, params: k.ref(this.params), grads: k.ref(this.grads), batch: B, training, logits, weightsVersion: 0 };
     gk.target = forward;
     program.forward(stepCtx);
 
