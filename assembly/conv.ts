@@ -17,6 +17,9 @@
 //   [17..24] a max pooling fused after the convolution (0 in [17]: none): poolH poolW strideH
 //   strideW padTop padLeft outH outW. Its window runs over the chunk's convolution output in
 //   scratch, so the full-size activation never goes through memory (conv1's is 2.8 MB at batch 32).
+//   [25] bands: 0 or 1 — a chunk is geom[14] whole images; b > 1 (forward without pooling only) —
+//   a chunk is one band of ⌈outH / b⌉ output rows of one image, so a batch smaller than the thread
+//   count (batch-1 inference) still spreads over every thread.
 // Layouts: x NHWC [n, h, w, c]; w HWIO = [K × outC] row-major with K = kh·kw·c; y, dy NHWC
 // [n, outH, outW, outC]; dw [K × outC]; db [outC]. scratch: convScratchBytes(geom) bytes, 16-byte
 // aligned, owned by the calling thread.
@@ -174,14 +177,18 @@ export function convScratchBytes(geom: usize, probe: usize): usize {
   return layout(p, PLAN_BYTES);
 }
 
-/** Copies nb images into the zero-padded layout [nb, hp, wp, c] at p.pad. */
-function padImages(p: Plan, src: usize, nb: i32): void {
+/**
+ * Copies nb images into the zero-padded layout [nb, hp, wp, c] at p.pad: padded rows r0..r1 of
+ * each (a band reads only its own; the rest of the layout is left as it is).
+ */
+function padImages(p: Plan, src: usize, nb: i32, r0: i32, r1: i32): void {
   const rowIn = <usize>(p.w * p.c) << 2, rowOut = <usize>(p.wp * p.c) << 2;
   const left = <usize>(p.pl * p.c) << 2;
-  memory.fill(p.pad, 0, <usize>(nb * p.hp) * rowOut);
   for (let n = 0; n < nb; n++) {
     const img = p.pad + <usize>(n * p.hp) * rowOut;
-    for (let y = 0; y < p.h; y++) {
+    memory.fill(img + <usize>r0 * rowOut, 0, <usize>(r1 - r0) * rowOut);
+    const y0 = max(0, r0 - p.pt), y1 = min(p.h, r1 - p.pt);
+    for (let y = y0; y < y1; y++) {
       memory.copy(img + <usize>(p.pt + y) * rowOut + left, src + <usize>(n * p.h + y) * rowIn, rowIn);
     }
   }
@@ -199,12 +206,16 @@ function unpadImages(p: Plan, dst: usize, nb: i32): void {
   }
 }
 
-/** pix[q] = byte offset of output pixel q's receptive-field origin in the (padded) input, for nb images. */
-function fillPixels(p: Plan, nb: i32): void {
+/**
+ * pix[q] = byte offset of output pixel q's receptive-field origin in the (padded) input, for nb
+ * images, output rows oy0..oy1 of each.
+ */
+function fillPixels(p: Plan, nb: i32, oy0: i32 = 0, oy1: i32 = -1): void {
   const img = p.hp * p.wp * p.c, row = p.sh * p.wp * p.c, col = p.sw * p.c;
+  if (oy1 < 0) oy1 = p.outH;
   let q = p.pix;
   for (let n = 0; n < nb; n++) {
-    for (let oy = 0; oy < p.outH; oy++) {
+    for (let oy = oy0; oy < oy1; oy++) {
       const base = n * img + oy * row;
       for (let ox = 0; ox < p.outW; ox++) {
         store<i32>(q, (base + ox * col) << 2);
@@ -290,24 +301,38 @@ export function convForwardSlice(geom: usize, x: usize, w: usize, bias: usize, y
   const inImage = <usize>(p.h * p.w * p.c) << 2;
   const outImage = <usize>(p.pixels * outC) << 2;
   regularRows(p.rc, outC << 2, MR);
+  const bands = max(1, g(geom, 25));
+  const bandRows = (p.outH + bands - 1) / bands;
   for (;;) {
-    const n0 = claim(counter) * p.chunk;
-    if (n0 >= batch) break;
-    const nb = min(p.chunk, batch - n0);
+    const c = claim(counter);
+    let n0: i32, nb: i32, oy0 = 0, oy1 = p.outH;
+    if (bands > 1) {
+      n0 = c / bands;
+      if (n0 >= batch) break;
+      nb = 1;
+      oy0 = (c % bands) * bandRows;
+      oy1 = min(p.outH, oy0 + bandRows);
+      if (oy0 >= oy1) continue;
+    } else {
+      n0 = c * p.chunk;
+      if (n0 >= batch) break;
+      nb = min(p.chunk, batch - n0);
+    }
     let src = x + <usize>n0 * inImage;
     if (p.padded) {
-      padImages(p, src, nb);
+      // The padded input rows the band's receptive fields cover (all of them for whole images).
+      padImages(p, src, nb, oy0 * p.sh, bands > 1 ? min(p.hp, (oy1 - 1) * p.sh + (p.kh - 1) * p.dh + 1) : p.hp);
       src = p.pad;
     }
-    fillPixels(p, nb);
+    fillPixels(p, nb, oy0, oy1);
+    const Q = nb * (oy1 - oy0) * p.outW;
     // Each tile's row offsets, once for all the panels that reuse them.
-    for (let q0 = 0; q0 < nb * p.pixels; q0 += MR) {
+    for (let q0 = 0; q0 < Q; q0 += MR) {
       const t = p.tiles + <usize>(q0 / MR) * TILE_ROW_BYTES;
-      store<i32>(t, <i32>rowOffsets(t + 4, p.pix, q0, min(MR, nb * p.pixels - q0)));
+      store<i32>(t, <i32>rowOffsets(t + 4, p.pix, q0, min(MR, Q - q0)));
     }
     const pooled = poolY != 0 && p.ph != 0;
-    const dst = pooled ? p.convOut : y + <usize>n0 * outImage;
-    const Q = nb * p.pixels;
+    const dst = pooled ? p.convOut : y + <usize>n0 * outImage + (<usize>(oy0 * p.outW * outC) << 2);
     for (let j0 = 0; j0 < outC; j0 += NR) {
       const nr = min(NR, outC - j0);
       const pb = p.packed + (<usize>(j0 * K) << 2);
@@ -376,7 +401,7 @@ export function convBackwardSlice(geom: usize, x: usize, w: usize, y: usize, dy:
       if (gdb) biasGrad(Q, outC, dyb, gdb, acc);
       let src = xb;
       if (p.padded && dw) {
-        padImages(p, xb, nb);
+        padImages(p, xb, nb, 0, p.hp);
         src = p.pad;
       }
       fillPixels(p, nb);

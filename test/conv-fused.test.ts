@@ -17,6 +17,9 @@ const cases: Case[] = [
   ['stride larger than the kernel, outC 16', [3, 11, 10, 4], [2, 2, 4, 16], 3, 'valid'],
   ['one channel, 5×5 same, outC 8', [4, 12, 12, 1], [5, 5, 1, 8], 1, 'same'],
   ['1×2 kernel, stride [2, 1], dilation 3', [2, 10, 9, 6], [1, 2, 6, 7], [2, 1], 'same', 3],
+  // Batch-1 inference splits output rows into bands (each pads only the input rows it reads).
+  ['batch 1, 3×3 stride 2 same (the MobileNet stem): row bands', [1, 15, 13, 3], [3, 3, 3, 8], 2, 'same'],
+  ['batch 1, 5×5 valid, 7 rows: uneven bands', [1, 11, 6, 2], [5, 5, 2, 9], 1, 'valid'],
 ];
 
 const relu = (v: Float64Array) => v.map((e) => Math.max(0, e));

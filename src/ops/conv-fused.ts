@@ -68,16 +68,20 @@ export function planConvSlices(g: Conv2DGeometry, training: boolean, pool?: Pool
   partialsBudgetBytes = PARTIALS_BUDGET_BYTES): ConvSlices {
   const rt = runtime();
   const heap = rt.heap;
-  const threads = Math.min(threadPool()?.size ?? 1, g.batch);
+  const poolSize = threadPool()?.size ?? 1;
+  // Inference on fewer images than twice the threads (batch-1 latency): chunks are bands of output
+  // rows, two per thread and image, so every thread works (the backward keeps whole images).
+  const bands = !training && !pool && g.batch < 2 * poolSize && poolSize > 1 ? Math.min(g.outH, Math.ceil(2 * poolSize / g.batch)) : 1;
+  const threads = bands > 1 ? poolSize : Math.min(poolSize, g.batch);
   const perImage = ((g.inH + g.padTop + g.padBottom) * (g.inW + g.padLeft + g.padRight) * g.inC + g.outH * g.outW * g.outC) * 4 * (training ? 2 : 1);
   // At least as many chunks as threads, so a small batch still spreads over them.
-  const chunk = Math.max(1, Math.min(Math.ceil(g.batch / threads), Math.floor(CHUNK_BUDGET_BYTES / perImage)));
-  const chunks = Math.ceil(g.batch / chunk);
+  const chunk = bands > 1 ? 1 : Math.max(1, Math.min(Math.ceil(g.batch / threads), Math.floor(CHUNK_BUDGET_BYTES / perImage)));
+  const chunks = Math.ceil(g.batch / chunk) * bands;
   const geom = heap.alloc(GEOM_INTS * 4);
   heap.i32.set([g.inH, g.inW, g.inC, g.kh, g.kw, g.strideH, g.strideW, g.dilH, g.dilW, g.padTop, g.padLeft,
     g.outH, g.outW, g.outC, chunk, g.padBottom, g.padRight,
     ...(pool ? [pool.filterH, pool.filterW, pool.strideH, pool.strideW, pool.padTop, pool.padLeft, pool.outH, pool.outW] : [0, 0, 0, 0, 0, 0, 0, 0]),
-    0, 0, 0, 0, 0, 0, 0], geom >>> 2);
+    bands, 0, 0, 0, 0, 0, 0], geom >>> 2);
   const probe = heap.alloc(256);
   const bytes = k().convScratchBytes(geom, probe);
   heap.free(probe);
