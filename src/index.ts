@@ -21,6 +21,7 @@ export { matMul, conv2d, conv2DBackpropInput, conv2DBackpropFilter, maxPool, avg
 export { setThreads, getThreads, terminateThreads } from './backend/runtime.js';
 export { loadLayersModel, modelArtifacts, type IOHandler, type ModelArtifacts, type SaveResult } from './model/save-load.js';
 export type { OnnxExportOptions } from './export/onnx.js';
+export { loadOnnx, type LoadOnnxOptions, type OnnxModel, type OnnxTensorInfo } from './import/load-onnx.js';
 export { createWorkerModel, WorkerModel, hostWorkerModel, type WorkerModelOptions, type WorkerFitArgs, type WorkerHistory } from './browser/worker-model.js';
 export { fromMemory } from './browser/from-memory.js';
 export { fetchMnist, parseImageSet, type ImageSet } from './data/mnist.js';

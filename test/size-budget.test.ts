@@ -67,8 +67,8 @@ describe('size budgets', () => {
     expect(closure.size).toBeGreaterThan(1);
     // The optional parts: loaded only on setBackend('webgpu'|'auto'), createWorkerModel/hostWorkerModel,
     // loadLayersModel (the model reader), fetchMnist/datasets (the downloader), fit (the training
-    // loop) and toONNX (the exporter).
-    expect([...dynamicTargets].sort()).toEqual(['simdcnn-fetch-idx.js', 'simdcnn-fit.js', 'simdcnn-load.js', 'simdcnn-onnx.js', 'simdcnn-webgpu.js', 'simdcnn-worker.js']);
+    // loop), toONNX (the exporter) and loadOnnx (the ONNX reader).
+    expect([...dynamicTargets].sort()).toEqual(['simdcnn-fetch-idx.js', 'simdcnn-fit.js', 'simdcnn-load.js', 'simdcnn-onnx-import.js', 'simdcnn-onnx.js', 'simdcnn-webgpu.js', 'simdcnn-worker.js']);
     for (const t of dynamicTargets) {
       expect(names.has(t), `${t} is imported dynamically but also in the core`).toBe(false);
       expect(existsSync(join(browserDir, t)), t).toBe(true);
@@ -81,12 +81,14 @@ describe('size budgets', () => {
     expect(coreText).not.toContain('sha256 mismatch');
     expect(coreText).not.toContain('The weights diverged');
     expect(coreText).not.toContain('has no ONNX export');
+    expect(coreText).not.toContain('truncated or corrupt protobuf');
     expect(readFileSync(join(browserDir, 'simdcnn-webgpu.js'), 'utf8')).toContain('@compute');
     expect(readFileSync(join(browserDir, 'simdcnn-worker.js'), 'utf8')).toContain('hostReady');
     expect(readFileSync(join(browserDir, 'simdcnn-load.js'), 'utf8')).toContain('must be [batch, ...dims]');
     expect(readFileSync(join(browserDir, 'simdcnn-fetch-idx.js'), 'utf8')).toContain('sha256 mismatch');
     expect(readFileSync(join(browserDir, 'simdcnn-fit.js'), 'utf8')).toContain('The weights diverged');
     expect(readFileSync(join(browserDir, 'simdcnn-onnx.js'), 'utf8')).toContain('has no ONNX export');
+    expect(readFileSync(join(browserDir, 'simdcnn-onnx-import.js'), 'utf8')).toContain('truncated or corrupt protobuf');
   });
 
   it('the inline build is one file: no relative imports, the wasm inlined', () => {
