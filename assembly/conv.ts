@@ -31,7 +31,7 @@
 // g−1, summed in group order by the caller): a bounded number of partials, whatever the batch.
 
 import { fmadd } from './simd';
-import { packB, storeRow, epilogue, NR } from './pack';
+import { packB, storeRow, epilogue, NR, EPI_RES } from './pack';
 import { biasGrad, reluBackward } from './activations';
 import { maxPoolForward } from './pool';
 
@@ -63,7 +63,7 @@ const TILE_ROW_BYTES: usize = 32;
  * twelve accumulators (measured: half the speed).
  */
 function micro(a: usize, ra: usize, offs: usize, kc: i32, pb: usize, bStep: usize, c: usize, rc: usize,
-  mr: i32, nr: i32, cols: usize, beta: i32, bias: usize, relu: i32, tile: usize, resDelta: usize = 0): void {
+  mr: i32, nr: i32, cols: usize, beta: i32, bias: usize, relu: i32, tile: usize, resDelta: usize = 0, scale: usize = 0): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
   let c40 = f32x4.splat(0), c41 = f32x4.splat(0), c50 = f32x4.splat(0), c51 = f32x4.splat(0);
@@ -88,12 +88,12 @@ function micro(a: usize, ra: usize, offs: usize, kc: i32, pb: usize, bStep: usiz
     pb += bStep;
   }
   if (mr == MR && nr == NR && cols == 0) {
-    storeRow(c, c00, c01, beta, bias, relu, resDelta);
-    storeRow(c + at(rc, 1), c10, c11, beta, bias, relu, resDelta);
-    storeRow(c + at(rc, 2), c20, c21, beta, bias, relu, resDelta);
-    storeRow(c + at(rc, 3), c30, c31, beta, bias, relu, resDelta);
-    storeRow(c + at(rc, 4), c40, c41, beta, bias, relu, resDelta);
-    storeRow(c + at(rc, 5), c50, c51, beta, bias, relu, resDelta);
+    storeRow(c, c00, c01, beta, scale, bias, relu, resDelta);
+    storeRow(c + at(rc, 1), c10, c11, beta, scale, bias, relu, resDelta);
+    storeRow(c + at(rc, 2), c20, c21, beta, scale, bias, relu, resDelta);
+    storeRow(c + at(rc, 3), c30, c31, beta, scale, bias, relu, resDelta);
+    storeRow(c + at(rc, 4), c40, c41, beta, scale, bias, relu, resDelta);
+    storeRow(c + at(rc, 5), c50, c51, beta, scale, bias, relu, resDelta);
     return;
   }
   v128.store(tile, c00); v128.store(tile, c01, 16);
@@ -106,7 +106,7 @@ function micro(a: usize, ra: usize, offs: usize, kc: i32, pb: usize, bStep: usiz
     const row = c + at(rc, i);
     for (let j = 0; j < nr; j++) {
       const dst = row + (cols ? at(cols, j) : <usize>j << 2);
-      store<f32>(dst, epilogue(dst, load<f32>(tile + (<usize>(i * NR + j) << 2)), beta, bias ? bias + (<usize>j << 2) : 0, relu, resDelta));
+      store<f32>(dst, epilogue(dst, load<f32>(tile + (<usize>(i * NR + j) << 2)), beta, scale ? scale + (<usize>j << 2) : 0, bias ? bias + (<usize>j << 2) : 0, relu, resDelta));
     }
   }
 }
@@ -285,15 +285,15 @@ function unpool(dst: usize, gy: usize, py: usize, argmax: usize, nb: i32, outIma
 }
 
 /**
- * y = act(conv(x, w) (+ bias) (+ res)) for the chunks this thread claims of `batch` images; act
- * (the `relu` code) 0 none, 1 ReLU, 2 ReLU6. bias = 0 for none; res ≠ 0: a residual laid out as y
- * (NHWC), added before the activation (not with a fused pooling).
+ * y = act(conv(x, w) (× scale) (+ bias) (+ res)) for the chunks this thread claims of `batch`
+ * images; act (the `relu` code) 0 none, 1 ReLU, 2 ReLU6. scale, bias: [outC] or 0 for none; res ≠ 0:
+ * a residual laid out as y (NHWC), added before the activation (not with a fused pooling).
  * With poolY ≠ 0 (and a pooling in geom) y is not written: each chunk's output is max-pooled from
  * scratch into poolY [n, pOutH, pOutW, outC], with the per-image argmax (as maxPoolForward) into
  * poolArgmax when that is ≠ 0.
  */
 export function convForwardSlice(geom: usize, x: usize, w: usize, bias: usize, y: usize, relu: i32,
-  counter: usize, batch: i32, scratch: usize, poolY: usize, poolArgmax: usize, res: usize): void {
+  counter: usize, batch: i32, scratch: usize, poolY: usize, poolArgmax: usize, res: usize, scale: usize): void {
   const p = plan(geom, scratch);
   const resDelta: usize = res ? res - y : 0;
   const K = p.K, outC = p.outC;
@@ -341,7 +341,8 @@ export function convForwardSlice(geom: usize, x: usize, w: usize, bias: usize, y
         const mr = min(MR, Q - q0);
         const t = p.tiles + <usize>(q0 / MR) * TILE_ROW_BYTES;
         micro(src + <usize>load<i32>(t), t + 4, p.offK, K, pb, NR << 2,
-          dst + (<usize>(q0 * outC + j0) << 2), p.rc, mr, nr, 0, res ? 1 : 0, biasJ, relu, p.tile, resDelta);
+          dst + (<usize>(q0 * outC + j0) << 2), p.rc, mr, nr, 0, 0, biasJ, relu | (res ? EPI_RES : 0), p.tile, resDelta,
+          scale ? scale + (<usize>j0 << 2) : 0);
       }
     }
     if (pooled) {

@@ -16,7 +16,7 @@
 // Scratch is caller-owned (each thread passes its own): gemmScratchBytes() bytes, 16-byte aligned.
 
 import { fmadd } from './simd';
-import { packB, storeRow, epilogue, NR, ACT_RELU, ACT_RELU6 } from './pack';
+import { packB, storeRow, epilogue, NR, ACT_RELU, ACT_RELU6, EPI_RES } from './pack';
 
 const MR: i32 = 6;
 const KC: i32 = 320;
@@ -89,7 +89,7 @@ function packA(a: usize, rsA: i32, csA: i32, ic: i32, mc: i32, pc: i32, kc: i32,
  * Full tiles go straight to C; edge tiles (mr < 6 or nr < 8) through `tile` and a scalar copy.
  */
 function micro6x8(kc: i32, pa: usize, aRow: usize, aStep: usize, pb: usize, bStep: usize, c: usize, ldc: i32, mr: i32, nr: i32,
-  beta: i32, bias: usize, relu: i32, tile: usize, resDelta: usize): void {
+  beta: i32, scale: usize, bias: usize, relu: i32, tile: usize, resDelta: usize): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
   let c40 = f32x4.splat(0), c41 = f32x4.splat(0), c50 = f32x4.splat(0), c51 = f32x4.splat(0);
@@ -121,12 +121,12 @@ function micro6x8(kc: i32, pa: usize, aRow: usize, aStep: usize, pb: usize, bSte
   }
   if (mr == MR && nr == NR) {
     const ld = <usize>ldc << 2;
-    storeRow(c, c00, c01, beta, bias, relu, resDelta); c += ld;
-    storeRow(c, c10, c11, beta, bias, relu, resDelta); c += ld;
-    storeRow(c, c20, c21, beta, bias, relu, resDelta); c += ld;
-    storeRow(c, c30, c31, beta, bias, relu, resDelta); c += ld;
-    storeRow(c, c40, c41, beta, bias, relu, resDelta); c += ld;
-    storeRow(c, c50, c51, beta, bias, relu, resDelta);
+    storeRow(c, c00, c01, beta, scale, bias, relu, resDelta); c += ld;
+    storeRow(c, c10, c11, beta, scale, bias, relu, resDelta); c += ld;
+    storeRow(c, c20, c21, beta, scale, bias, relu, resDelta); c += ld;
+    storeRow(c, c30, c31, beta, scale, bias, relu, resDelta); c += ld;
+    storeRow(c, c40, c41, beta, scale, bias, relu, resDelta); c += ld;
+    storeRow(c, c50, c51, beta, scale, bias, relu, resDelta);
     return;
   }
   v128.store(tile, c00); v128.store(tile, c01, 16);
@@ -138,7 +138,7 @@ function micro6x8(kc: i32, pa: usize, aRow: usize, aStep: usize, pb: usize, bSte
   for (let i = 0; i < mr; i++) {
     for (let j = 0; j < nr; j++) {
       const dst = c + (<usize>(i * ldc + j) << 2);
-      store<f32>(dst, epilogue(dst, load<f32>(tile + (<usize>(i * NR + j) << 2)), beta, bias ? bias + (<usize>j << 2) : 0, relu, resDelta));
+      store<f32>(dst, epilogue(dst, load<f32>(tile + (<usize>(i * NR + j) << 2)), beta, scale ? scale + (<usize>j << 2) : 0, bias ? bias + (<usize>j << 2) : 0, relu, resDelta));
     }
   }
 }
@@ -148,7 +148,7 @@ function micro6x8(kc: i32, pa: usize, aRow: usize, aStep: usize, pb: usize, bSte
  * five throw-away rows. Two k-steps per iteration keep four independent FMA chains in flight.
  */
 function micro1x8(kc: i32, pa: usize, aStep: usize, pb: usize, bStep: usize, c: usize, nr: i32,
-  beta: i32, bias: usize, relu: i32, tile: usize, resDelta: usize): void {
+  beta: i32, scale: usize, bias: usize, relu: i32, tile: usize, resDelta: usize): void {
   let c0 = f32x4.splat(0), c1 = f32x4.splat(0), d0 = f32x4.splat(0), d1 = f32x4.splat(0);
   let p = 0;
   for (; p + 2 <= kc; p += 2) {
@@ -168,28 +168,28 @@ function micro1x8(kc: i32, pa: usize, aStep: usize, pb: usize, bStep: usize, c: 
   c0 = f32x4.add(c0, d0);
   c1 = f32x4.add(c1, d1);
   if (nr == NR) {
-    storeRow(c, c0, c1, beta, bias, relu, resDelta);
+    storeRow(c, c0, c1, beta, scale, bias, relu, resDelta);
     return;
   }
   v128.store(tile, c0);
   v128.store(tile, c1, 16);
   for (let j = 0; j < nr; j++) {
     const dst = c + (<usize>j << 2);
-    store<f32>(dst, epilogue(dst, load<f32>(tile + (<usize>j << 2)), beta, bias ? bias + (<usize>j << 2) : 0, relu, resDelta));
+    store<f32>(dst, epilogue(dst, load<f32>(tile + (<usize>j << 2)), beta, scale ? scale + (<usize>j << 2) : 0, bias ? bias + (<usize>j << 2) : 0, relu, resDelta));
   }
 }
 
 /**
- * C (+)= op(A)·op(B) (+ bias) (+ R) (ReLU | ReLU6). See the file comment for strides.
- * a, b, c, bias, res: byte addresses of f32 arrays (4-byte aligned; 16 is faster); bias = 0 for none.
- * res (≠ 0): a residual R[m×n] with C's leading dimension ldc, added before the activation (not
- * with GEMM_ACCUMULATE); it may be C itself.
+ * C = act((C +) op(A)·op(B) (× scale) (+ bias) (+ R)). See the file comment for strides.
+ * a, b, c, scale, bias, res: byte addresses of f32 arrays (4-byte aligned; 16 is faster), 0 for
+ * none. scale, bias: [n]. res: a residual R[m×n] with C's leading dimension ldc (not C itself when
+ * K spans several blocks: the first block's partial sums would overwrite it).
  * scratch: gemmScratchBytes() bytes, 16-byte aligned, owned by the calling thread.
  */
 export function sgemm(m: i32, n: i32, k: i32,
   a: usize, rsA: i32, csA: i32,
   b: usize, rsB: i32, csB: i32,
-  c: usize, ldc: i32, bias: usize, flags: i32, scratch: usize, res: usize): void {
+  c: usize, ldc: i32, bias: usize, flags: i32, scratch: usize, res: usize, scale: usize): void {
   const packedB = scratch;
   const packedA = scratch + PACK_B_BYTES;
   const tile = packedA + PACK_A_BYTES;
@@ -203,8 +203,7 @@ export function sgemm(m: i32, n: i32, k: i32,
     const nc = min(NC, n - jc);
     for (let pc = 0; pc < k; pc += kcStep) {
       const kc = min(kcStep, k - pc);
-      const beta = pc > 0 || res ? 1 : (flags & GEMM_ACCUMULATE);
-      const delta: usize = pc > 0 ? 0 : resDelta;
+      const beta = pc > 0 ? 1 : (flags & GEMM_ACCUMULATE);
       const last = pc + kc >= k;
       // With few rows of A each B panel is used once or twice: packing it would cost more than it
       // saves (dense layers at small batch, batch-1 inference). Row-major B is then read in place.
@@ -231,18 +230,19 @@ export function sgemm(m: i32, n: i32, k: i32,
             }
           }
           const biasJ: usize = last && bias ? bias + (<usize>(jc + j0) << 2) : 0;
-          const reluJ = last ? relu : 0;
+          const scaleJ: usize = last && scale ? scale + (<usize>(jc + j0) << 2) : 0;
+          const reluJ = last ? relu | (res ? EPI_RES : 0) : 0;
           for (let i0 = 0; i0 < mc; i0 += MR) {
             const mr = min(MR, mc - i0);
             const cij = c + (<usize>((ic + i0) * ldc + jc + j0) << 2);
             if (mr == 1 && direct) {
-              micro1x8(kc, a + (<usize>((ic + i0) * rsA + pc) << 2), 4, pb, bStep, cij, nr, beta, biasJ, reluJ, tile, delta);
+              micro1x8(kc, a + (<usize>((ic + i0) * rsA + pc) << 2), 4, pb, bStep, cij, nr, beta, scaleJ, biasJ, reluJ, tile, resDelta);
             } else if (direct) {
               const pa = a + (<usize>((ic + i0) * rsA + pc) << 2);
-              micro6x8(kc, pa, <usize>rsA << 2, 4, pb, bStep, cij, ldc, mr, nr, beta, biasJ, reluJ, tile, delta);
+              micro6x8(kc, pa, <usize>rsA << 2, 4, pb, bStep, cij, ldc, mr, nr, beta, scaleJ, biasJ, reluJ, tile, resDelta);
             } else {
               const pa = packedA + (<usize>(i0 * kc) << 2);
-              micro6x8(kc, pa, 0, 24, pb, bStep, cij, ldc, mr, nr, beta, biasJ, reluJ, tile, delta);
+              micro6x8(kc, pa, 0, 24, pb, bStep, cij, ldc, mr, nr, beta, scaleJ, biasJ, reluJ, tile, resDelta);
             }
           }
         }

@@ -62,20 +62,31 @@ export function packB(b: usize, rsB: i32, csB: i32, pc: i32, kc: i32, jc: i32, n
   }
 }
 
-// Writes one 8-wide row of the tile. The epilogue, in this order: + bias, + the value at
-// dst + resDelta when beta (resDelta = 0: accumulate into C; ≠ 0: a residual tensor laid out like C,
-// resDelta bytes away: the residual add of a ResNet/MobileNetV2 block), then the activation
-// (act 1 ReLU, 2 ReLU6). The caller passes bias and act only with the last K block.
+// Writes one 8-wide row of the tile. The epilogue, in this order: + the value at dst when beta
+// (accumulating into C: GEMM_ACCUMULATE, or a later K block), × scale, + bias, + the residual at
+// dst + resDelta (a tensor laid out like C, resDelta bytes away: a ResNet/MobileNetV2 block's skip),
+// then the activation. `mode`: bits 0–1 the activation (ACT_RELU, ACT_RELU6), bit 2 (EPI_RES) the
+// residual. Callers pass scale, bias and mode only with the last K block. scale is a folded batch
+// norm's per-channel a = γ/√(σ² + ε), so the kernel itself never needs a rescaled copy.
 // @ts-ignore: decorator
-@inline export function storeRow(dst: usize, v0: v128, v1: v128, beta: i32, bias: usize, act: i32, resDelta: usize = 0): void {
+@inline export function storeRow(dst: usize, v0: v128, v1: v128, beta: i32, scale: usize, bias: usize, mode: i32, resDelta: usize): void {
+  if (beta) {
+    v0 = f32x4.add(v0, v128.load(dst));
+    v1 = f32x4.add(v1, v128.load(dst, 16));
+  }
+  if (scale) {
+    v0 = f32x4.mul(v0, v128.load(scale));
+    v1 = f32x4.mul(v1, v128.load(scale, 16));
+  }
   if (bias) {
     v0 = f32x4.add(v0, v128.load(bias));
     v1 = f32x4.add(v1, v128.load(bias, 16));
   }
-  if (beta) {
+  if (mode & EPI_RES) {
     v0 = f32x4.add(v0, v128.load(dst + resDelta));
     v1 = f32x4.add(v1, v128.load(dst + resDelta, 16));
   }
+  const act = mode & 3;
   if (act) {
     const z = f32x4.splat(0);
     v0 = f32x4.max(v0, z);
@@ -90,11 +101,14 @@ export function packB(b: usize, rsB: i32, csB: i32, pc: i32, kc: i32, jc: i32, n
   v128.store(dst, v1, 16);
 }
 
-/** The scalar epilogue of one element (edge tiles): as storeRow. */
+/** The scalar epilogue of one element (edge tiles; scale and bias point at its column): as storeRow. */
 // @ts-ignore: decorator
-@inline export function epilogue(dst: usize, v: f32, beta: i32, bias: usize, act: i32, resDelta: usize): f32 {
+@inline export function epilogue(dst: usize, v: f32, beta: i32, scale: usize, bias: usize, mode: i32, resDelta: usize): f32 {
+  if (beta) v += load<f32>(dst);
+  if (scale) v *= load<f32>(scale);
   if (bias) v += load<f32>(bias);
-  if (beta) v += load<f32>(dst + resDelta);
+  if (mode & EPI_RES) v += load<f32>(dst + resDelta);
+  const act = mode & 3;
   if (act) {
     v = max(v, <f32>0);
     if (act == ACT_RELU6) v = min(v, <f32>6);
@@ -105,3 +119,5 @@ export function packB(b: usize, rsB: i32, csB: i32, pc: i32, kc: i32, jc: i32, n
 /** Activation codes of the GEMM/convolution epilogues (src/backend/kernel-exports.ts mirrors them). */
 export const ACT_RELU: i32 = 1;
 export const ACT_RELU6: i32 = 2;
+/** Epilogue mode bit: add the residual. */
+export const EPI_RES: i32 = 4;

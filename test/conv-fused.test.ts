@@ -30,7 +30,7 @@ describe.each([1, 2])('direct conv forward epilogues on %i thread(s)', (threads)
   afterAll(() => setThreads(2));
   for (const [name, xs, fs, strides, pad, dil] of cases) {
     for (const act of ['relu6', 'linear'] as const) {
-      it(`${name}: ${act}(conv + bias + residual)`, () => {
+      it(`${name}: ${act}(conv × scale + bias + residual)`, () => {
         setThreads(threads);
         const { heap } = runtime();
         const g = conv2dGeometry('test', xs, fs, strides, pad, dil ?? 1);
@@ -38,14 +38,16 @@ describe.each([1, 2])('direct conv forward epilogues on %i thread(s)', (threads)
           strideW: g.strideW, dilH: g.dilH, dilW: g.dilW, padTop: g.padTop, padLeft: g.padLeft, outH: g.outH, outW: g.outW };
         const xv = randn(g.batch * g.inH * g.inW * g.inC, 1), wv = randn(g.K * g.outC, 2, 0.3), bv = randn(g.outC, 3), rv = randn(g.M * g.outC, 5, 4);
         const put = (v: Float32Array) => { const ptr = heap.alloc(v.length * 4); heap.writeF32(ptr, v); return ptr; };
-        const x = put(xv), w = put(wv), b = put(bv), r = put(rv), y = heap.alloc(g.M * g.outC * 4);
+        const sv = randn(g.outC, 6, 2);
+        const x = put(xv), w = put(wv), b = put(bv), r = put(rv), sc = put(sv), y = heap.alloc(g.M * g.outC * 4);
         const s = planConvSlices(g, false);
-        convForwardFused(g, s, x, w, b, y, act, undefined, r);
-        const sum = refConv2d(p as never, xv, wv, bv).map((v, i) => v + rv[i]);
+        convForwardFused(g, s, x, w, b, y, act, undefined, r, sc);
+        const conv = refConv2d(p as never, xv, wv);
+        const sum = conv.map((v, i) => v * sv[i % g.outC] + bv[i % g.outC] + rv[i]);
         const want = act === 'relu6' ? sum.map((v) => Math.min(6, Math.max(0, v))) : sum;
         expect(maxRelErr(heap.readF32(y, want.length), want)).toBeLessThan(1e-5 * g.K);
         s.free();
-        for (const ptr of [x, w, b, r, y]) heap.free(ptr);
+        for (const ptr of [x, w, b, r, sc, y]) heap.free(ptr);
       });
     }
   }

@@ -46,26 +46,34 @@ describe('sgemm epilogue', () => {
   }
 });
 
-// The residual + ReLU6 epilogue the planner fuses into 1×1 convolutions (ResNet/MobileNetV2 blocks):
-// C = act(A·B + bias + R), R laid out as C (or C itself), on one and two threads, across K blocks.
-describe('sgemm residual + activation epilogue', () => {
-  const clamp6 = (v: ArrayLike<number>) => Float64Array.from(v, (e) => Math.min(6, Math.max(0, e)));
+// The epilogue the planner fuses a CNN block into (ResNet/MobileNetV2: conv → BN → add → ReLU6):
+// C = act(A·B × scale + bias + R), R laid out as C (or C itself where K is one block), on one and two
+// threads, across K blocks.
+describe('sgemm scale + residual + activation epilogue', () => {
+  const acts = { linear: (e: number) => e, relu: (e: number) => Math.max(0, e), relu6: (e: number) => Math.min(6, Math.max(0, e)) };
   for (const [m, n, k] of [[1, 8, 3], [5, 7, 3], [6, 8, 9], [37, 70, 650], [196, 96, 576], [121, 13, 288]] as const) {
     for (const act of ['linear', 'relu', 'relu6'] as const) {
-      it(`${act}(A·B + bias + R) ${m}x${n}x${k}, R apart and R = C`, () => {
+      it(`${act}(A·B × scale + bias + R) ${m}x${n}x${k}`, () => {
         const { heap } = runtime();
-        const a = randn(m * k, 1), b = randn(k * n, 2), bias = randn(n, 3), r = randn(m * n, 4, 3);
-        const pa = heap.alloc(a.length * 4), pb = heap.alloc(b.length * 4), pbias = heap.alloc(n * 4), pc = heap.alloc(m * n * 4), pr = heap.alloc(m * n * 4);
-        heap.writeF32(pa, a); heap.writeF32(pb, b); heap.writeF32(pbias, bias); heap.writeF32(pr, r);
-        const sum = refGemm(m, n, k, a, false, b, false, { bias, c: r });
-        const want = act === 'relu6' ? clamp6(sum) : act === 'relu' ? sum.map((e) => Math.max(0, e)) : sum;
-        gemm(m, n, k, pa, false, pb, false, pc, { bias: pbias, act, res: pr });
-        expect(maxRelErr(heap.readF32(pc, m * n), want)).toBeLessThan(1e-6 * k + 1e-6);
-        // In place: the residual is the output buffer itself.
-        gemm(m, n, k, pa, false, pb, false, pr, { bias: pbias, act, res: pr });
-        expect(maxRelErr(heap.readF32(pr, m * n), want)).toBeLessThan(1e-6 * k + 1e-6);
+        const a = randn(m * k, 1), b = randn(k * n, 2), bias = randn(n, 3), r = randn(m * n, 4, 3), scale = randn(n, 5, 2);
+        const put = (v: Float32Array) => { const p = heap.alloc(v.length * 4); heap.writeF32(p, v); return p; };
+        const pa = put(a), pb = put(b), pbias = put(bias), pr = put(r), ps = put(scale), pc = heap.alloc(m * n * 4);
+        const prod = refGemm(m, n, k, a, false, b, false);
+        const want = Float64Array.from(prod, (v, i) => acts[act](v * scale[i % n] + bias[i % n] + r[i]));
+        gemm(m, n, k, pa, false, pb, false, pc, { bias: pbias, scale: ps, act, res: pr });
+        expect(maxRelErr(heap.readF32(pc, m * n), want)).toBeLessThan(2e-6 * k + 1e-6);
         if (act === 'relu6') expect(Math.max(...heap.readF32(pc, m * n))).toBeLessThanOrEqual(6);
-        for (const p of [pa, pb, pbias, pc, pr]) heap.free(p);
+        // Without the scale; and in place (the residual is the output buffer) where K is one block.
+        const plain = Float64Array.from(prod, (v, i) => acts[act](v + bias[i % n] + r[i]));
+        if (k <= 320) {
+          gemm(m, n, k, pa, false, pb, false, pr, { bias: pbias, act, res: pr });
+          expect(maxRelErr(heap.readF32(pr, m * n), plain)).toBeLessThan(1e-6 * k + 1e-6);
+        } else {
+          expect(() => gemm(m, n, k, pa, false, pb, false, pr, { bias: pbias, act, res: pr })).toThrow(/in-place residual/);
+          gemm(m, n, k, pa, false, pb, false, pc, { bias: pbias, act, res: pr });
+          expect(maxRelErr(heap.readF32(pc, m * n), plain)).toBeLessThan(1e-6 * k + 1e-6);
+        }
+        for (const p of [pa, pb, pbias, pc, pr, ps]) heap.free(p);
       });
     }
   }

@@ -9,7 +9,7 @@ export interface KernelExports {
   sgemm(m: number, n: number, k: number,
     a: number, rsA: number, csA: number,
     b: number, rsB: number, csB: number,
-    c: number, ldc: number, bias: number, flags: number, scratch: number, res: number): void;
+    c: number, ldc: number, bias: number, flags: number, scratch: number, res: number, scale: number): void;
   [name: string]: unknown;
 }
 
@@ -17,6 +17,8 @@ export interface KernelExports {
 export const GEMM_ACCUMULATE = 1;
 export const GEMM_RELU = 2;
 export const GEMM_RELU6 = 4;
+/** sgemm's K block (assembly/gemm.ts KC). */
+export const GEMM_KC = 320;
 
 /** Epilogue activations the GEMM and convolution passes apply (and their codes in assembly/pack.ts). */
 export type EpilogueAct = 'linear' | 'relu' | 'relu6';

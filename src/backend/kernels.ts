@@ -67,7 +67,7 @@ export interface Kernels {
    * [n×k]); res a residual laid out as C (not with accumulate); act ReLU (relu: true) or ReLU6.
    */
   gemm(m: number, n: number, k: number, a: Buf, transposeA: boolean, b: Buf, transposeB: boolean, c: Buf,
-    opts?: { bias?: Buf; relu?: boolean; act?: EpilogueAct; res?: Buf; accumulate?: boolean }): void;
+    opts?: { bias?: Buf; scale?: Buf; relu?: boolean; act?: EpilogueAct; res?: Buf; accumulate?: boolean }): void;
   /** y = x over n floats (x ≠ y). */
   copy(n: number, x: Buf, y: Buf): void;
   /** y += x over n floats. */
@@ -93,12 +93,12 @@ export interface Kernels {
   /** Plans one convolution geometry (a max pooling after it: only where fusesConvPool). */
   convPlan(g: Conv2DGeometry, training: boolean, pool?: PoolGeometry): ConvPlan;
   /**
-   * y = act(conv(x, w) (+ bias) (+ res)), the activation (ReLU or ReLU6) and a residual laid out as
-   * y in the epilogue; with a pooled plan (act linear or ReLU, no res), pooled.y (and
-   * pooled.argmax when training) instead of y.
+   * y = act(conv(x, w) (× scale) (+ bias) (+ res)): a per-channel scale (a folded batch norm), the
+   * activation (ReLU or ReLU6) and a residual laid out as y in the epilogue; with a pooled plan (act
+   * linear or ReLU, no res or scale), pooled.y (and pooled.argmax when training) instead of y.
    */
   convForward(p: ConvPlan, x: Buf, w: Buf, bias: Buf | undefined, y: Buf, act: EpilogueAct,
-    pooled?: { y: Buf; argmax: Buf | undefined }, res?: Buf): void;
+    pooled?: { y: Buf; argmax: Buf | undefined }, res?: Buf, scale?: Buf): void;
   /**
    * From dy (of the pooled output with a pooled plan; masked by y > 0 first when relu): dw and db
    * overwritten, dx overwritten when given. dy may be clobbered.

@@ -39,7 +39,7 @@ export const wasmKernels: Kernels = {
   },
 
   gemm(m, nn, k, a, ta, b, tb, c, o = {}) {
-    gemm(m, nn, k, n(a), ta, n(b), tb, n(c), { bias: opt(o.bias), relu: o.relu, act: o.act, res: opt(o.res), accumulate: o.accumulate });
+    gemm(m, nn, k, n(a), ta, n(b), tb, n(c), { bias: opt(o.bias), scale: opt(o.scale), relu: o.relu, act: o.act, res: opt(o.res), accumulate: o.accumulate });
   },
   copy(count, x, y) {
     const f = runtime().heap.f32;
@@ -65,10 +65,10 @@ export const wasmKernels: Kernels = {
     const slices = g.colIsInput ? undefined : planConvSlices(g, training, pool);
     return { g, pooled: !!slices?.pooled, slices, free: () => slices?.free() };
   },
-  convForward(p, x, w, bias, y, act, pooled, res) {
+  convForward(p, x, w, bias, y, act, pooled, res, scale) {
     const { g, slices } = p as WasmConvPlan;
-    if (slices) convForwardFused(g, slices, n(x), n(w), opt(bias), opt(y), act, pooled && { y: n(pooled.y), argmax: opt(pooled.argmax) }, opt(res));
-    else conv2dForward(g, n(x), n(w), opt(bias), n(y), 0, act, opt(res));
+    if (slices) convForwardFused(g, slices, n(x), n(w), opt(bias), opt(y), act, pooled && { y: n(pooled.y), argmax: opt(pooled.argmax) }, opt(res), opt(scale));
+    else conv2dForward(g, n(x), n(w), opt(bias), n(y), 0, act, opt(res), opt(scale));
   },
   convBackward(p, x, w, y, dy, relu, dx, dw, db, pooled) {
     const { g, slices } = p as WasmConvPlan;

@@ -104,12 +104,14 @@ function epilogueOf(l: Layer): EpilogueAct | undefined {
  * convolution, or dense layer):
  *   [ZeroPadding2D] → conv | depthwise | dense (linear) → [BatchNormalization] → [Add(skip)] → [ReLU | ReLU6]
  * (each link the only reader of the one before). The padding becomes the convolution's own; the
- * batch norm is folded into its kernel and bias: with a = γ/√(σ² + ε) and b = β − μ·a from the
- * moving statistics, W' = W·a per output channel and b' = bias·a + b; the residual add (conv and
- * dense: the GEMM epilogue; a skip tensor computed before the chain starts) and the activation run
- * in the epilogue, so the block's output is written once and read by nothing in between. W' and b'
- * are cached under the parameters' version (StepContext.weightsVersion) and refolded whenever the
- * weights may have changed, so setWeights or training never leaves them stale. Equal to the layers
+ * batch norm is folded: with a = γ/√(σ² + ε) and b = β − μ·a from the moving statistics, the
+ * output is a·(x∗W) + (bias·a + b) — a per-channel scale in the GEMM / convolution epilogue (no
+ * rescaled copy of the kernel: MobileNetV2's would double its 14 MB of weights), W·a folded into a
+ * copy of the (small) kernel for a depthwise convolution. The residual add (conv and dense; a skip
+ * tensor computed before the chain starts) and the activation run in the epilogue too, so the
+ * block's output is written once and read by nothing in between. The folded values are cached
+ * under the parameters' version (StepContext.weightsVersion) and refolded whenever the weights may
+ * have changed, so setWeights or training never leaves them stale. Equal to the layers
  * apart within float rounding (test/model.fold-bn.test.ts); training plans run the layers apart
  * (foldZeroPadding still applies there).
  */
@@ -181,19 +183,21 @@ const inferenceChain: FusionRule = {
         } finally {
           if (pads) conv.padOverride = undefined;
         }
-        const wf = bn ? k.alloc(kSize, `${l.name}/folded kernel`) : undefined, bf = bn ? k.alloc(C, `${l.name}/folded bias`) : undefined;
+        // Only the depthwise kernel is rescaled (9·C floats); the others take the scale in the epilogue.
+        const wf = bn && kind === 'depthwise' ? k.alloc(kSize, `${l.name}/folded kernel`) : undefined;
+        const bf = bn ? k.alloc(C, `${l.name}/folded bias`) : undefined;
         const coef = bn ? k.alloc(3 * C, `${bn.name}/coef`) : undefined;
-        const gKernel = bn ? k.broadcastPlan([kSize / C, C], [kSize / C, C], [1, C]) : undefined, gBias = bn ? k.broadcastPlan([C], [C], [C]) : undefined;
+        const gKernel = wf ? k.broadcastPlan([kSize / C, C], [kSize / C, C], [1, C]) : undefined, gBias = bn ? k.broadcastPlan([C], [C], [C]) : undefined;
         let folded: { params: Buf; version: number } | undefined;
         return {
           forward(ctx, xs) {
             const p = (s: WeightSpec | undefined) => (s ? k.at(ctx.params, s.offset) : undefined);
-            let W = p(kernel)!, B = p(bias);
+            let W = p(kernel)!, B = p(bias), scale: Buf | undefined;
             if (bn) {
+              const sa = k.at(coef!, C), sb = k.at(coef!, 2 * C);
               if (folded?.params !== ctx.params || folded.version !== ctx.weightsVersion) {
                 k.bnCoeffs(C, p(w('moving_mean'))!, p(w('moving_variance'))!, p(w('gamma')), p(w('beta')), bn.epsilon, coef!);
-                const sa = k.at(coef!, C), sb = k.at(coef!, 2 * C);
-                k.broadcastBinary('mul', gKernel!, W, sa, wf!);
+                if (wf) k.broadcastBinary('mul', gKernel!, W, sa, wf);
                 if (B) {
                   k.broadcastBinary('mul', gBias!, B, sa, bf!);
                   k.broadcastBinary('add', gBias!, 'y', sb, bf!);
@@ -201,15 +205,16 @@ const inferenceChain: FusionRule = {
                 // Only a backend that ran the fold now may reuse it (WebGPU records, and never fuses).
                 folded = k.backend === 'wasm' ? { params: ctx.params, version: ctx.weightsVersion } : undefined;
               }
-              W = wf!;
+              if (wf) W = wf;
+              else scale = sa;
               B = bf;
             }
             const res = skip ? xs[1] : undefined;
-            if (kind === 'conv') k.convForward((lb as unknown as { conv: ConvPlan }).conv, xs[0], W, B, y, act, undefined, res);
+            if (kind === 'conv') k.convForward((lb as unknown as { conv: ConvPlan }).conv, xs[0], W, B, y, act, undefined, res, scale);
             else if (kind === 'depthwise') k.depthwiseForward((lb as unknown as { dw: DepthwisePlan }).dw, xs[0], W, B, y, act);
             else {
               const d = l as Dense, kd = d.inShape[d.inShape.length - 1];
-              k.gemm(ctx.batch * sizeOfShape(d.inShape.slice(0, -1)), d.units, kd, xs[0], false, W, false, y, { bias: B, act, res });
+              k.gemm(ctx.batch * sizeOfShape(d.inShape.slice(0, -1)), d.units, kd, xs[0], false, W, false, y, { bias: B, scale, act, res });
             }
           },
           backward() {

@@ -106,8 +106,8 @@ export class LayersModel {
   private graphCache?: Graph;
   /** @internal Byte addresses of the flat parameter and gradient buffers, and their floats. */
   params = 0;
-  grads = 0;
   paramCount = 0;
+  private gradsPtr = 0;
   /** @internal See StepContext.weightsVersion; bumped by every write to params (touchWeights). */
   weightsVersion = 0;
   /** Float offset of each weight in this model's flat buffers. */
@@ -207,9 +207,7 @@ export class LayersModel {
     this.paramCount = offset;
     const heap = runtime().heap;
     this.params = heap.alloc(Math.max(1, offset) * 4);
-    this.grads = heap.alloc(Math.max(1, offset) * 4);
     heap.f32.fill(0, this.params >>> 2, (this.params >>> 2) + offset);
-    heap.f32.fill(0, this.grads >>> 2, (this.grads >>> 2) + offset);
     this.touchWeights();
     for (const l of layers) {
       for (const w of l.weights) {
@@ -373,6 +371,19 @@ export class LayersModel {
     this.plans.clear();
   }
 
+  /**
+   * @internal The flat gradient buffer (same layout as params), allocated on the first training
+   * step: a model that only predicts never holds a second copy of its weights' size.
+   */
+  get grads(): number {
+    if (!this.gradsPtr && this.params) {
+      const heap = runtime().heap, n = Math.max(1, this.paramCount);
+      this.gradsPtr = heap.alloc(n * 4);
+      heap.f32.fill(0, this.gradsPtr >>> 2, (this.gradsPtr >>> 2) + n);
+    }
+    return this.gradsPtr;
+  }
+
   /** @internal The parameters may have changed (every writer of params calls it). */
   touchWeights(): void {
     this.weightsVersion = ++weightsVersions;
@@ -381,7 +392,7 @@ export class LayersModel {
   private ctx(batch: number, training: boolean, logits: boolean): StepContext {
     // A training step writes parameters (moving statistics in the forward, the optimizer after it).
     if (training) this.touchWeights();
-    return { k: wasmKernels, params: this.params, grads: this.grads, batch, training, logits, weightsVersion: this.weightsVersion };
+    return { k: wasmKernels, params: this.params, grads: training ? this.grads : 0, batch, training, logits, weightsVersion: this.weightsVersion };
   }
 
   /** Backward with the gradients of shared layers summed over their applications. */
@@ -859,8 +870,8 @@ export class LayersModel {
       }
     }
     if (this.params) heap.free(this.params);
-    if (this.grads) heap.free(this.grads);
-    this.params = this.grads = 0;
+    if (this.gradsPtr) heap.free(this.gradsPtr);
+    this.params = this.gradsPtr = 0;
     this.disposed = true;
     return { refCountAfterDispose: 0, numDisposedVariables: n };
   }

@@ -113,14 +113,14 @@ function run(s: ConvSlices, job: (t: number) => readonly [string, ...number[]]):
 }
 
 /**
- * y = act(conv(x, w) (+ bias) (+ res)) for the whole batch; with `pool` (slices planned with one)
+ * y = act(conv(x, w) (× scale) (+ bias) (+ res)) for the whole batch; with `pool` (slices planned with one)
  * the pooled output and argmax are written instead of y. res (0: none): a residual laid out as y.
  */
 export function convForwardFused(g: Conv2DGeometry, s: ConvSlices, x: number, w: number, bias: number, y: number, act: EpilogueAct,
-  pool?: FusedPool, res = 0): void {
+  pool?: FusedPool, res = 0, scale = 0): void {
   const py = pooledOrZero(s, pool), pa = py ? pool!.argmax : 0;
-  if (py && (res || act === 'relu6')) throw new Error('convForwardFused: internal error: a fused pooling with a residual or ReLU6');
-  run(s, (t) => ['convForwardSlice', s.geom, x, w, bias, y, EPILOGUE_ACT[act], s.counter, g.batch, s.scratch[t], py, pa, res]);
+  if (py && (res || scale || act === 'relu6')) throw new Error('convForwardFused: internal error: a fused pooling with a residual or ReLU6');
+  run(s, (t) => ['convForwardSlice', s.geom, x, w, bias, y, EPILOGUE_ACT[act], s.counter, g.batch, s.scratch[t], py, pa, res, scale]);
 }
 
 /**

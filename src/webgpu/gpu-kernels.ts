@@ -90,9 +90,9 @@ export class GpuKernels implements Kernels {
   }
 
   gemm(m: number, n: number, k: number, a: Buf, ta: boolean, b: Buf, tb: boolean, c: Buf,
-    o: { bias?: Buf; relu?: boolean; act?: EpilogueAct; res?: Buf; accumulate?: boolean } = {}): void {
+    o: { bias?: Buf; scale?: Buf; relu?: boolean; act?: EpilogueAct; res?: Buf; accumulate?: boolean } = {}): void {
     // The planner fuses nothing on this backend, so no layer asks for these epilogues here.
-    if (o.res !== undefined || (o.act !== undefined && o.act !== 'linear' && o.act !== 'relu')) {
+    if (o.res !== undefined || o.scale !== undefined || (o.act !== undefined && o.act !== 'linear' && o.act !== 'relu')) {
       throw new Error(`webgpu: internal error: a GEMM epilogue with ${o.res !== undefined ? 'a residual' : o.act}`);
     }
     if (o.act === 'relu') o = { ...o, relu: true };
@@ -152,9 +152,9 @@ export class GpuKernels implements Kernels {
     const col = g.colIsInput ? undefined : this.buffer(g.colFloats, 'im2col');
     return { g, pooled: false, col, free: () => { if (col && this.owned.delete(col)) col.destroy(); } };
   }
-  convForward(p: ConvPlan, x: Buf, w: Buf, bias: Buf | undefined, y: Buf, act: EpilogueAct, _pooled?: unknown, res?: Buf): void {
+  convForward(p: ConvPlan, x: Buf, w: Buf, bias: Buf | undefined, y: Buf, act: EpilogueAct, _pooled?: unknown, res?: Buf, scale?: Buf): void {
     const { g, col } = p as GpuConvPlan;
-    if (res !== undefined || act === 'relu6') throw new Error(`webgpu: internal error: a convolution epilogue with ${res !== undefined ? 'a residual' : act} (see epilogueActs)`);
+    if (res !== undefined || scale !== undefined || act === 'relu6') throw new Error(`webgpu: internal error: a convolution epilogue with ${res !== undefined ? 'a residual' : act} (see epilogueActs)`);
     this.push(...d.conv2dForward(this.ctx, g, r(x), r(w), bias === undefined ? undefined : r(bias), r(y), col, act === 'relu'));
   }
   convBackward(p: ConvPlan, x: Buf, w: Buf, y: Buf, dy: Buf, relu: boolean, dx: Buf | undefined, dw: Buf, db: Buf | undefined): void {
