@@ -14,6 +14,17 @@ function checkRate(op: string, arg: string, v: unknown, max = Infinity, maxExclu
 
 export abstract class Optimizer {
   abstract readonly className: string;
+  private lr = 0;
+  /**
+   * The step size, read at every step: assigning it between steps (as tfjs code does, e.g. from an
+   * onEpochBegin callback for a schedule) changes the next step's, on every backend.
+   */
+  get learningRate(): number {
+    return this.lr;
+  }
+  set learningRate(v: number) {
+    this.lr = checkRate(`${this.className} optimizer`, 'learningRate', v);
+  }
   /** Updates `n` weights at `w` with gradients at `g` (byte addresses). */
   abstract applyGradients(n: number, w: number, g: number): void;
   abstract getConfig(): Record<string, unknown>;
@@ -39,9 +50,9 @@ export abstract class Optimizer {
 
 export class SGDOptimizer extends Optimizer {
   readonly className = 'SGD';
-  constructor(readonly learningRate: number) {
+  constructor(learningRate: number) {
     super();
-    checkRate('train.sgd', 'learningRate', learningRate);
+    this.learningRate = checkRate('train.sgd', 'learningRate', learningRate);
   }
   applyGradients(n: number, w: number, g: number): void {
     sgdStep(n, w, g, this.learningRate);
@@ -54,9 +65,9 @@ export class SGDOptimizer extends Optimizer {
 
 export class MomentumOptimizer extends Optimizer {
   readonly className = 'Momentum';
-  constructor(readonly learningRate: number, readonly momentum: number, readonly useNesterov = false) {
+  constructor(learningRate: number, readonly momentum: number, readonly useNesterov = false) {
     super();
-    checkRate('train.momentum', 'learningRate', learningRate);
+    this.learningRate = checkRate('train.momentum', 'learningRate', learningRate);
     checkRate('train.momentum', 'momentum', momentum, 1);
   }
   applyGradients(n: number, w: number, g: number): void {
@@ -71,9 +82,9 @@ export class MomentumOptimizer extends Optimizer {
 
 export class AdamOptimizer extends Optimizer {
   readonly className = 'Adam';
-  constructor(readonly learningRate = 0.001, readonly beta1 = 0.9, readonly beta2 = 0.999, readonly epsilon = 1e-7) {
+  constructor(learningRate = 0.001, readonly beta1 = 0.9, readonly beta2 = 0.999, readonly epsilon = 1e-7) {
     super();
-    checkRate('train.adam', 'learningRate', learningRate);
+    this.learningRate = checkRate('train.adam', 'learningRate', learningRate);
     // β = 1 would divide the bias correction by zero (β1) or freeze every step at zero (β2).
     checkRate('train.adam', 'beta1', beta1, 1, true);
     checkRate('train.adam', 'beta2', beta2, 1, true);

@@ -291,10 +291,13 @@ export class GpuRunner {
     p.kernels.runHostActions();
     const opt = this.view.optimizer!;
     const t = ++opt.iterations;
+    // The step size is read every step (a schedule may have changed it since the last).
     if (opt instanceof AdamOptimizer) {
       const lrT = (opt.learningRate * Math.sqrt(1 - opt.beta2 ** t)) / (1 - opt.beta1 ** t);
       this.ctx.setUniforms(this.optStep!, [this.view.paramCount, lrT, opt.beta1, opt.beta2, opt.epsilon]);
-    }
+    } else if (opt instanceof MomentumOptimizer) {
+      this.ctx.setUniforms(this.optStep!, [this.view.paramCount, opt.learningRate, opt.momentum, opt.useNesterov ? 1 : 0]);
+    } else this.ctx.setUniforms(this.optStep!, [this.view.paramCount, opt.learningRate]);
     const frozen = this.frozenRanges();
     // The step's penalty (the program's forward wrote it) goes next to the losses in the stats.
     const pen = p.program.penalty as k.Ref | undefined;
