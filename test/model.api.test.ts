@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import {
   conv2d, layers, memory, sequential, tensor, train, uint8Images, type Logs, type Sequential, type Tensor,
 } from '../src/index.js';
-import { randn, rng } from './helpers/random.js';
+import { maxRelErr, randn, rng } from './helpers/random.js';
+import { LayersModel } from '../src/model/layers-model.js';
 import { referenceCnn } from './helpers/cnn.js';
 
 const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
@@ -468,5 +469,33 @@ describe('buffer plans', () => {
     expect(heapAfter([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16])).toBeLessThanOrEqual(warm);
     x.dispose();
     model.dispose();
+  });
+
+  it('the cached plans besides the newest hold at most planCacheBytes (big networks keep one or two)', () => {
+    const saved = LayersModel.planCacheBytes;
+    try {
+      const model = sequential({ seed: 3, layers: [
+        layers.conv2d({ filters: 8, kernelSize: 3, padding: 'same', activation: 'relu', inputShape: [16, 16, 2] }),
+        layers.flatten(), layers.dense({ units: 3, activation: 'softmax' })] });
+      const x = tensor(randn(8 * 512, 4), [8, 16, 16, 2]);
+      const want = model.predict(x, { batchSize: 8 }).dataSync().slice();
+      // Room for no other plan: each new batch size evicts the ones before it.
+      LayersModel.planCacheBytes = 0;
+      const plans = (model as unknown as { plans: Map<string, unknown> }).plans;
+      const run = (b: number) => { const y = model.predict(x, { batchSize: b }); const v = y.dataSync().slice(); y.dispose(); return { v, plans: plans.size }; };
+      const runs = [run(7), run(6), run(5), run(8)];
+      expect(runs.map((r) => r.plans)).toEqual([1, 1, 1, 1]);
+      // Evicted plans are rebuilt on demand: the same predictions (within rounding: a batch of one
+      // takes the GEMM's one-row kernel, whose two accumulator chains sum in another order).
+      for (const r of runs) expect(maxRelErr(r.v, want)).toBeLessThan(1e-6);
+      // With room again, the plans stay cached (up to MAX_PLANS).
+      LayersModel.planCacheBytes = saved;
+      run(7); run(6);
+      expect(plans.size).toBeGreaterThan(2);
+      x.dispose();
+      model.dispose();
+    } finally {
+      LayersModel.planCacheBytes = saved;
+    }
   });
 });

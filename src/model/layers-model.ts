@@ -68,6 +68,7 @@ const METRIC_NAMES = ['accuracy', 'acc'];
 /** Buffer plans kept per model (least recently used dropped first). */
 const MAX_PLANS = 6;
 
+
 /** A compiled output: its loss, weight in the total, metric, and whether the loss applies its softmax. */
 export interface OutputLoss {
   name: string;
@@ -98,6 +99,13 @@ interface WeightHome {
 let weightsVersions = 0;
 
 export class LayersModel {
+  /**
+   * @internal Buffer bytes the cached plans other than the newest may hold together: a big
+   * network's plan at batch 8 holds hundreds of MB of activation slots (ResNet-50: ~0.6 GB), and a
+   * few batch sizes and thread counts would otherwise fill the wasm memory (measured: out of
+   * memory at its 2 GB limit in one benchmark process).
+   */
+  static planCacheBytes = 256 << 20;
   readonly name: string;
   /** The seed used for initialization, shuffling and dropout. */
   readonly seed: number;
@@ -348,6 +356,15 @@ export class LayersModel {
       gradScratch: shared ? heap.alloc(Math.max(1, this.paramCount) * 4) : 0,
     };
     this.plans.set(key, p);
+    const bytes = (q: Plan) => q.program.activationBytes + q.program.gradientBytes;
+    let held = 0;
+    for (const q of this.plans.values()) if (q !== p) held += bytes(q);
+    while (held > LayersModel.planCacheBytes) {
+      const [oldest, old] = this.plans.entries().next().value as [string, Plan];
+      held -= bytes(old);
+      this.freePlan(old);
+      this.plans.delete(oldest);
+    }
     return p;
   }
 
