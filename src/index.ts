@@ -16,6 +16,9 @@ export { uint8Images } from './model/examples.js';
 export { softmaxCrossEntropy, sparseSoftmaxCrossEntropy } from './ops/loss.js';
 export { conv2dTranspose, convOutputSize, type Padding, type ExplicitPadding, type DimRoundingMode } from './ops/conv.js';
 export { depthwiseConv2d } from './ops/depthwise.js';
+export { transpose } from './ops/transpose.js';
+export { image, type NormalizeStats } from './image/ops.js';
+export { browser, type FromPixelsInput, type PixelData } from './image/from-pixels.js';
 // Ops that have a WebGPU implementation route through the backend seam.
 export { matMul, conv2d, conv2DBackpropInput, conv2DBackpropFilter, maxPool, avgPool, relu, sigmoid, tanh, softmax } from './ops/dispatch.js';
 export { setThreads, getThreads, terminateThreads } from './backend/runtime.js';

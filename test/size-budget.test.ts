@@ -1,7 +1,7 @@
 // Size budgets of what ships to browsers (sizes are deterministic for a given source, so this is a
 // plain assertion): the browser build's core — the entry dist/browser/simdcnn.js plus every chunk
 // it imports statically, found by parsing the built files (bench/peers/sizes.mjs, which the peers
-// benchmark reports too) — stays under 160 KB (160,000 bytes) minified; the optional parts
+// benchmark reports too) — stays under 168 KB (168,000 bytes) minified; the optional parts
 // (WebGPU, the worker-model code, the model reader, the downloader, the training loop, the ONNX
 // exporter) stay out of it; each wasm
 // build stays under 64 KiB; the inline build stays one self-contained file.
@@ -18,7 +18,10 @@ const browserDir = join(root, 'dist', 'browser');
 // layer zoo joined the core: every layer a model file may name must construct synchronously, so
 // the planner, functional models and all ~35 layer types with their backward passes are in it
 // (153 KB, 49 KB gzip); fit() and toONNX() moved out to lazy chunks to pay for part of it.
-const CORE_BUDGET = 160_000;
+// 160 KB until the image ops joined it (sc.image.resize*, normalize, toNCHW, sc.transpose and
+// sc.browser.fromPixels, 7.5 KB): tfjs has them synchronous, and a lazy chunk can only serve an
+// async call.
+const CORE_BUDGET = 168_000;
 const WASM_BUDGET = 64 * 1024;
 
 function built(file: string): string {

@@ -1,7 +1,8 @@
 // Minimal PNG support for feeding user images to an MNIST model, without dependencies or node:
 // imports (so it also runs in browsers):
 //  - decode: 8-bit (and 1/2/4/16-bit) grayscale, RGB, palette, gray+alpha and RGBA, non-interlaced,
-//    to 8-bit grayscale. Transparent pixels are composited over white, as viewers show them.
+//    to 8-bit grayscale (transparent pixels composited over white, as viewers show them) or to
+//    8-bit RGBA (alpha kept: what a canvas' getImageData gives, so fromPixels can take it).
 //  - MNIST-style preparation: invert light-background images, crop to the digit, scale it into a
 //    20x20 box and centre it by its centre of mass in 28x28, as the MNIST images were made.
 //  - encode: grayscale / RGB / RGBA, uncompressed (stored deflate blocks), for tests and dumps.
@@ -163,6 +164,70 @@ function unfilter(raw: Uint8Array, info: PngInfo, what: string): Uint8Array {
   return out;
 }
 
+/** 8-bit RGBA, row-major, 4·width·height bytes: the layout of ImageData (fromPixels takes it as is). */
+export interface RgbaImage {
+  width: number;
+  height: number;
+  data: Uint8Array;
+}
+
+/**
+ * Every pixel as 8-bit RGBA. Low bit depths stretch to 0..255 (a 1-bit 1 is 255), 16-bit keeps the
+ * high byte; a tRNS key colour (matched at full depth) gets alpha 0, tRNS palette entries their alpha.
+ */
+function toRgba(px: Uint8Array, info: PngInfo): Uint8Array {
+  const { width, height, bitDepth, colorType } = info;
+  const channels = COLOR_TYPES[colorType]!.channels;
+  const stride = Math.ceil((width * channels * bitDepth) / 8);
+  const out = new Uint8Array(width * height * 4);
+  const lowMax = (1 << bitDepth) - 1;
+  const sample = (y: number, i: number): number => {
+    if (bitDepth === 8) return px[y * stride + i]!;
+    if (bitDepth === 16) return px[y * stride + 2 * i]!;
+    const perByte = 8 / bitDepth;
+    const byte = px[y * stride + Math.floor(i / perByte)]!;
+    return (byte >> (8 - bitDepth * ((i % perByte) + 1))) & lowMax;
+  };
+  // A sample at its full depth, for comparing with a tRNS key.
+  const full = (y: number, i: number) => (bitDepth === 16 ? (px[y * stride + 2 * i]! << 8) | px[y * stride + 2 * i + 1]! : sample(y, i));
+  const trns = info.trns;
+  const key = (k: number) => (trns![2 * k]! << 8) | trns![2 * k + 1]!;
+  for (let y = 0, o = 0; y < height; y++) {
+    for (let x = 0; x < width; x++, o += 4) {
+      let r: number, g: number, b: number, a = 255;
+      switch (colorType) {
+        case 0: {
+          const s = sample(y, x);
+          r = g = b = bitDepth < 8 ? Math.round((s * 255) / lowMax) : s;
+          if (trns && trns.length >= 2 && full(y, x) === key(0)) a = 0;
+          break;
+        }
+        case 2:
+          r = sample(y, 3 * x); g = sample(y, 3 * x + 1); b = sample(y, 3 * x + 2);
+          if (trns && trns.length >= 6 && full(y, 3 * x) === key(0) && full(y, 3 * x + 1) === key(1) && full(y, 3 * x + 2) === key(2)) a = 0;
+          break;
+        case 3: {
+          const idx = sample(y, x);
+          const pal = info.palette!;
+          if (3 * idx + 2 >= pal.length) throw new Error(`palette index ${idx} outside the ${pal.length / 3}-entry palette`);
+          r = pal[3 * idx]!; g = pal[3 * idx + 1]!; b = pal[3 * idx + 2]!;
+          if (trns && idx < trns.length) a = trns[idx]!;
+          break;
+        }
+        case 4:
+          r = g = b = sample(y, 2 * x);
+          a = sample(y, 2 * x + 1);
+          break;
+        default:
+          r = sample(y, 4 * x); g = sample(y, 4 * x + 1); b = sample(y, 4 * x + 2);
+          a = sample(y, 4 * x + 3);
+      }
+      out[o] = r; out[o + 1] = g; out[o + 2] = b; out[o + 3] = a;
+    }
+  }
+  return out;
+}
+
 const luma = (r: number, g: number, b: number) => 0.299 * r + 0.587 * g + 0.114 * b;
 /** Composite gray `v` with alpha `a` (0..255) over white. */
 const overWhite = (v: number, a: number) => (v * a + 255 * (255 - a)) / 255;
@@ -228,8 +293,8 @@ function toGray(px: Uint8Array, info: PngInfo): Uint8Array {
   return out;
 }
 
-/** Decode with a caller-supplied zlib inflater (e.g. node:zlib inflateSync) — synchronous. */
-export function decodePngWith(bytes: Uint8Array, inflate: (zlib: Uint8Array) => Uint8Array, name?: string): GrayImage {
+function decodeWith(bytes: Uint8Array, inflate: (zlib: Uint8Array) => Uint8Array, name: string | undefined,
+  convert: (px: Uint8Array, info: PngInfo) => Uint8Array): { width: number; height: number; data: Uint8Array } {
   const what = name ?? 'PNG';
   const info = readChunks(bytes, what);
   let raw: Uint8Array;
@@ -239,11 +304,21 @@ export function decodePngWith(bytes: Uint8Array, inflate: (zlib: Uint8Array) => 
     throw new Error(`${what}: corrupt PNG image data: ${(err as Error).message}`, { cause: err });
   }
   try {
-    return { width: info.width, height: info.height, data: toGray(unfilter(raw, info, what), info) };
+    return { width: info.width, height: info.height, data: convert(unfilter(raw, info, what), info) };
   } catch (err) {
     if ((err as Error).message.startsWith(what)) throw err;
     throw new Error(`${what}: corrupt PNG: ${(err as Error).message}`, { cause: err });
   }
+}
+
+/** Decode with a caller-supplied zlib inflater (e.g. node:zlib inflateSync) — synchronous. */
+export function decodePngWith(bytes: Uint8Array, inflate: (zlib: Uint8Array) => Uint8Array, name?: string): GrayImage {
+  return decodeWith(bytes, inflate, name, toGray);
+}
+
+/** decodePngWith, to 8-bit RGBA. */
+export function decodePngRgbaWith(bytes: Uint8Array, inflate: (zlib: Uint8Array) => Uint8Array, name?: string): RgbaImage {
+  return decodeWith(bytes, inflate, name, toRgba);
 }
 
 /** Inflate a zlib stream with the platform DecompressionStream('deflate'). */
@@ -265,12 +340,28 @@ export async function decodePng(bytes: Uint8Array, name?: string): Promise<GrayI
   return decodePngWith(bytes, () => raw, name);
 }
 
+/** Decode a PNG to 8-bit RGBA (browsers and Node). `name` is used in error messages. */
+export async function decodePngRgba(bytes: Uint8Array, name?: string): Promise<RgbaImage> {
+  const what = name ?? 'PNG';
+  const info = readChunks(bytes, what);
+  let raw: Uint8Array;
+  try {
+    raw = await inflateZlib(info.idat);
+  } catch (err) {
+    throw new Error(`${what}: corrupt PNG image data: ${(err as Error).message}`, { cause: err });
+  }
+  return decodePngRgbaWith(bytes, () => raw, name);
+}
+
 /**
  * Resize by area averaging: each output pixel is the mean of the source area it covers, with
  * fractional edge weights (a box filter), so downscaling does not alias thin strokes away.
+ * `channels` interleaved values per pixel, each averaged on its own.
  */
-export function resizeArea(src: Uint8Array, sw: number, sh: number, dw: number, dh: number): Uint8Array {
-  if (src.length !== sw * sh) throw new Error(`resizeArea: source has ${src.length} bytes, expected ${sw}x${sh} = ${sw * sh}`);
+export function resizeArea(src: Uint8Array, sw: number, sh: number, dw: number, dh: number, channels = 1): Uint8Array {
+  const C = channels;
+  if (!(Number.isInteger(C) && C >= 1)) throw new Error(`resizeArea: channels must be a positive integer, got ${channels}`);
+  if (src.length !== sw * sh * C) throw new Error(`resizeArea: source has ${src.length} bytes, expected ${sw}x${sh}${C > 1 ? `x${C}` : ''} = ${sw * sh * C}`);
   if (!(Number.isInteger(dw) && Number.isInteger(dh) && dw > 0 && dh > 0)) {
     throw new Error(`resizeArea: target size ${dw}x${dh} must be positive integers`);
   }
@@ -288,11 +379,14 @@ export function resizeArea(src: Uint8Array, sw: number, sh: number, dw: number, 
     return taps;
   };
   const tx = axis(sw, dw), ty = axis(sh, dh);
-  const tmp = new Float64Array(dw * sh);
-  for (let y = 0; y < sh; y++) for (const t of tx) tmp[y * dw + t.d]! += src[y * sw + t.s]! * t.w;
-  const acc = new Float64Array(dw * dh);
-  for (const t of ty) for (let x = 0; x < dw; x++) acc[t.d * dw + x]! += tmp[t.s * dw + x]! * t.w;
-  const out = new Uint8Array(dw * dh);
+  const tmp = new Float64Array(dw * sh * C);
+  for (let y = 0; y < sh; y++) {
+    for (const t of tx) for (let k = 0; k < C; k++) tmp[(y * dw + t.d) * C + k]! += src[(y * sw + t.s) * C + k]! * t.w;
+  }
+  const acc = new Float64Array(dw * dh * C);
+  const row = dw * C;
+  for (const t of ty) for (let x = 0; x < row; x++) acc[t.d * row + x]! += tmp[t.s * row + x]! * t.w;
+  const out = new Uint8Array(dw * dh * C);
   for (let i = 0; i < out.length; i++) out[i] = Math.min(255, Math.max(0, Math.round(acc[i]!)));
   return out;
 }

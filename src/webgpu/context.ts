@@ -10,6 +10,10 @@
 
 import { KERNELS, type KernelName } from './kernels/index.js';
 import { wgsl, type KernelDef } from './kernel-def.js';
+import { importOptional } from '../optional-module.js';
+
+/** The npm package Node's WebGPU comes from. */
+export const WEBGPU_PACKAGE = 'webgpu';
 
 // GPUBufferUsage / GPUMapMode values (spec constants; Dawn for Node does not define the globals).
 export const USAGE = { MAP_READ: 1, COPY_SRC: 4, COPY_DST: 8, UNIFORM: 64, STORAGE: 128 } as const;
@@ -44,13 +48,8 @@ async function gpuEntry(): Promise<{ gpu: GPU; source: string }> {
   const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
   if (nav) return { gpu: nav, source: 'navigator.gpu' };
   if (!isNode()) throw new Error("setBackend('webgpu'): this runtime has no navigator.gpu (WebGPU is unavailable or disabled; Chromium needs a secure context, or --enable-unsafe-webgpu for headless use)");
-  const specifier = 'webgpu';
-  let mod: { create(flags: string[]): GPU };
-  try {
-    mod = await import(/* @vite-ignore */ specifier);
-  } catch (e) {
-    throw new Error(`setBackend('webgpu'): in Node, WebGPU comes from the optional dependency 'webgpu' (Dawn), which could not be loaded (${(e as Error).message}); install it with: npm install webgpu`);
-  }
+  // An optional peer dependency (Dawn is ~130 MB): not installed unless the user asks for it.
+  const mod = await importOptional<{ create(flags: string[]): GPU }>(WEBGPU_PACKAGE, "setBackend('webgpu')", 'in Node, WebGPU comes from Dawn');
   return { gpu: mod.create([]), source: "the 'webgpu' package (Dawn)" };
 }
 
