@@ -73,8 +73,8 @@ describe('parseArgs', () => {
     expect(usageError(['train', 'mnist', '--epoch', '3']).message).toMatch(/^unknown option --epoch; expected one of --data, --epochs, /);
     expect(usageError(['train', 'mnist', '--epochs', '3', '--epochs=4']).message).toBe('--epochs given more than once');
     expect(usageError(['predict', 'm', 'f', '--epochs', '3']).message).toBe('--epochs does not apply to predict (it is for train)');
-    expect(usageError([]).message).toBe('missing command; expected one of train, evaluate, predict');
-    expect(usageError(['fit']).message).toBe('unknown command "fit"; expected one of train, evaluate, predict');
+    expect(usageError([]).message).toBe('missing command; expected one of train, evaluate, predict, bench');
+    expect(usageError(['fit']).message).toBe('unknown command "fit"; expected one of train, evaluate, predict, bench');
     expect(usageError(['train']).message).toBe('train: missing DATASET; usage: simdcnn train DATASET');
     expect(usageError(['train', 'cifar10']).message).toBe('train: unknown dataset "cifar10"; expected one of mnist');
     expect(usageError(['predict', 'm']).message).toBe('predict: missing FILE; usage: simdcnn predict MODEL_DIR FILE');

@@ -42,29 +42,57 @@ export interface EvaluateCommand extends Common {
 
 export interface PredictCommand extends Common {
   command: 'predict';
+  /** A layers model folder, its model.json, or an .onnx file. */
   modelDir: string;
   file: string;
   batchSize: number;
+  /** Image models whose input size is not fixed: resize to size × size. */
+  size?: number;
+  /** Image models: pixel scaling; undefined = by model kind (imagenet for .onnx, none otherwise). */
+  normalize?: PredictNormalize;
+  /** Image models: how many classes to print (default DEFAULT_TOP). */
+  top?: number;
+  /** Image models: the input layout; undefined = nchw for .onnx, nhwc otherwise. */
+  layout?: 'nhwc' | 'nchw';
+}
+
+export const NORMALIZE_MODES = ['imagenet', 'unit', 'none'] as const;
+export type PredictNormalize = (typeof NORMALIZE_MODES)[number];
+export const DEFAULT_TOP = 5;
+
+export interface BenchCommand extends Omit<Common, 'limit'> {
+  command: 'bench';
+  /** A TensorFlow.js layers model folder, the path of its model.json, or an .onnx file. */
+  model: string;
+  /** Examples per predict call. */
+  batch: number;
+  /** How long to time predict for, after the warm-up. */
+  seconds: number;
 }
 
 export interface HelpCommand {
   command: 'help';
 }
 
-export type Command = TrainCommand | EvaluateCommand | PredictCommand | HelpCommand;
+export type Command = TrainCommand | EvaluateCommand | PredictCommand | BenchCommand | HelpCommand;
 
 export const DEFAULT_EPOCHS = 3;
 export const DEFAULT_BATCH_SIZE = 32;
 /** Inference has no step to take per batch: bigger batches are simply faster. */
 export const DEFAULT_EVAL_BATCH_SIZE = 256;
+/** bench measures latency by default: one example per call. */
+export const DEFAULT_BENCH_BATCH = 1;
+export const DEFAULT_BENCH_SECONDS = 3;
 
 export const USAGE = `Usage:
   simdcnn train mnist [--model notes|resnet|mobilenet|PATH] [--data DIR] [--epochs N] [--batch-size N]
                       [--seed S] [--out DIR]
   simdcnn evaluate MODEL_DIR [--data DIR] [--batch-size N]
-  simdcnn predict MODEL_DIR FILE [--batch-size N]
+  simdcnn predict MODEL_DIR FILE [--batch-size N] [--size N] [--normalize imagenet|unit|none] [--top K]
+                      [--layout nhwc|nchw]
+  simdcnn bench MODEL [--batch N] [--seconds S]
   simdcnn --help
-  (all commands also take --json, --threads N, --backend B and --limit N)
+  (all commands also take --json, --threads N and --backend B; train, evaluate and predict --limit N)
 
 Commands:
   train mnist        Train the MNIST CNN (validating on the test set each epoch), report
@@ -72,7 +100,14 @@ Commands:
                      with history.json and training-curves.svg beside it.
   evaluate MODEL_DIR Report loss and accuracy of a saved model on the MNIST test set.
   predict MODEL_DIR FILE
-                     Classify the images in FILE: a PNG, or an IDX images file (.gz or not).
+                     Classify images. An MNIST model (28x28x1 input): FILE is a PNG digit or
+                     an IDX images file (.gz or not). Any other image classifier (MODEL_DIR:
+                     a layers model folder, its model.json, or an .onnx file): FILE is a PNG
+                     or JPEG, centre-cropped to the model's aspect ratio, resized and
+                     normalized; prints the top classes and their probabilities.
+  bench MODEL        Time predict on random inputs of the model's input shape(s): latency
+                     median and p90, images/s. MODEL: a TensorFlow.js layers model folder
+                     (model.json + weights), the path of its model.json, or an .onnx file.
 
 Options:
   --model M          What train trains: notes (the notes' CNN, default), resnet (a small ResNet
@@ -84,19 +119,30 @@ Options:
   --epochs N         Training epochs, 1..100000 (default ${DEFAULT_EPOCHS})
   --batch-size N     Examples per batch, 1..65536 (default ${DEFAULT_BATCH_SIZE} for train,
                      ${DEFAULT_EVAL_BATCH_SIZE} for evaluate and predict)
+  --batch N          bench: examples per predict call, 1..65536 (default ${DEFAULT_BENCH_BATCH})
+  --seconds S        bench: how long to time predict after the warm-up, 0.1..3600
+                     (default ${DEFAULT_BENCH_SECONDS})
+  --size N           predict: the image size for models whose input size is not fixed
+                     (ONNX with symbolic height/width), 1..8192
+  --normalize M      predict: imagenet (x/255, then torchvision's mean/std; default for .onnx),
+                     unit (x/255) or none (0..255; default for layers models)
+  --top K            predict: how many classes to print, 1..100000 (default ${DEFAULT_TOP})
+  --layout L         predict: the model's input layout, nhwc (default for layers models) or
+                     nchw (default for .onnx)
   --seed S           Seed for initialisation and shuffling, 0..4294967295 (default: random)
   --out DIR          Where train saves the model (model.json, weights.bin; default
                      ./simdcnn-mnist-model)
   --json             Print machine-readable JSON results instead of text
   --threads N        Worker threads, 1..64 (default: number of cores)
-  --backend B        wasm, webgpu or auto (default auto = wasm in Node; webgpu needs the optional 'webgpu' package)
+  --backend B        wasm, webgpu or auto (default auto = wasm in Node; webgpu needs the optional
+                     'webgpu' package: npm install webgpu)
   --limit N          Use only the first N training and N test images (or the first N
                      images of an IDX FILE), 1..1000000: for quick runs
   -h, --help         Show this help
 `;
 
-type FlagKind = { type: 'int'; min: number; max: number } | { type: 'string'; what: string } | { type: 'bool' } |
-  { type: 'enum'; values: readonly string[] };
+type FlagKind = { type: 'int'; min: number; max: number } | { type: 'number'; min: number; max: number } |
+  { type: 'string'; what: string } | { type: 'bool' } | { type: 'enum'; values: readonly string[] };
 
 const FLAGS: Record<string, { kind: FlagKind; commands: readonly string[] }> = {
   '--data': { kind: { type: 'string', what: 'a folder' }, commands: ['train', 'evaluate'] },
@@ -104,18 +150,25 @@ const FLAGS: Record<string, { kind: FlagKind; commands: readonly string[] }> = {
   '--batch-size': { kind: { type: 'int', min: 1, max: 65536 }, commands: ['train', 'evaluate', 'predict'] },
   '--seed': { kind: { type: 'int', min: 0, max: 4294967295 }, commands: ['train'] },
   '--out': { kind: { type: 'string', what: 'a folder' }, commands: ['train'] },
-  '--json': { kind: { type: 'bool' }, commands: ['train', 'evaluate', 'predict'] },
-  '--threads': { kind: { type: 'int', min: 1, max: 64 }, commands: ['train', 'evaluate', 'predict'] },
-  '--backend': { kind: { type: 'enum', values: BACKENDS }, commands: ['train', 'evaluate', 'predict'] },
+  '--batch': { kind: { type: 'int', min: 1, max: 65536 }, commands: ['bench'] },
+  '--seconds': { kind: { type: 'number', min: 0.1, max: 3600 }, commands: ['bench'] },
+  '--json': { kind: { type: 'bool' }, commands: ['train', 'evaluate', 'predict', 'bench'] },
+  '--threads': { kind: { type: 'int', min: 1, max: 64 }, commands: ['train', 'evaluate', 'predict', 'bench'] },
+  '--backend': { kind: { type: 'enum', values: BACKENDS }, commands: ['train', 'evaluate', 'predict', 'bench'] },
   '--limit': { kind: { type: 'int', min: 1, max: 1000000 }, commands: ['train', 'evaluate', 'predict'] },
   '--model': { kind: { type: 'string', what: 'notes, resnet, mobilenet or a model.json path' }, commands: ['train'] },
+  '--size': { kind: { type: 'int', min: 1, max: 8192 }, commands: ['predict'] },
+  '--normalize': { kind: { type: 'enum', values: NORMALIZE_MODES }, commands: ['predict'] },
+  '--top': { kind: { type: 'int', min: 1, max: 100000 }, commands: ['predict'] },
+  '--layout': { kind: { type: 'enum', values: ['nhwc', 'nchw'] }, commands: ['predict'] },
 };
 
-const COMMANDS = ['train', 'evaluate', 'predict'] as const;
+const COMMANDS = ['train', 'evaluate', 'predict', 'bench'] as const;
 
 function describeKind(k: FlagKind): string {
   switch (k.type) {
     case 'int': return `an integer from ${k.min} to ${k.max}`;
+    case 'number': return `a number from ${k.min} to ${k.max}`;
     case 'string': return k.what;
     case 'enum': return `one of ${k.values.join(', ')}`;
     case 'bool': return 'no value';
@@ -126,6 +179,13 @@ function parseValue(flag: string, raw: string, kind: FlagKind): string | number 
   switch (kind.type) {
     case 'int': {
       if (!/^\d+$/.test(raw) || Number(raw) < kind.min || Number(raw) > kind.max) {
+        throw new UsageError(`${flag}: got ${JSON.stringify(raw)}, expected ${describeKind(kind)}`);
+      }
+      return Number(raw);
+    }
+    case 'number': {
+      // Plain decimals only: Number() would also take '0x10', '1e3' or ' 5'.
+      if (!/^\d+(\.\d+)?$|^\.\d+$/.test(raw) || Number(raw) < kind.min || Number(raw) > kind.max) {
         throw new UsageError(`${flag}: got ${JSON.stringify(raw)}, expected ${describeKind(kind)}`);
       }
       return Number(raw);
@@ -236,9 +296,23 @@ export function parseArgs(argv: readonly string[]): Command {
       if (data !== undefined) cmd.data = data;
       return cmd;
     }
+    case 'bench': {
+      const [model] = want(['MODEL']) as [string];
+      // common has no limit here: --limit was refused above as not applying to bench.
+      return {
+        command, model, ...common,
+        batch: (values.get('--batch') as number | undefined) ?? DEFAULT_BENCH_BATCH,
+        seconds: (values.get('--seconds') as number | undefined) ?? DEFAULT_BENCH_SECONDS,
+      };
+    }
     default: {
       const [modelDir, file] = want(['MODEL_DIR', 'FILE']) as [string, string];
-      return { command: 'predict', modelDir, file, ...common, batchSize };
+      const cmd: PredictCommand = { command: 'predict', modelDir, file, ...common, batchSize };
+      for (const [flag, key] of [['--size', 'size'], ['--normalize', 'normalize'], ['--top', 'top'], ['--layout', 'layout']] as const) {
+        const v = values.get(flag);
+        if (v !== undefined) (cmd as unknown as Record<string, unknown>)[key] = v;
+      }
+      return cmd;
     }
   }
 }

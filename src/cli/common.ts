@@ -25,12 +25,15 @@ export interface CliIO {
   err(line: string): void;
   /** The stream progress bars draw on (isTTY decides redraw vs plain lines). */
   progressStream: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+  /** Where a status line goes that must stay out of the results on stdout (bench's); default progressStream. */
+  statusStream?: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
 }
 
 export const nodeIO = (): CliIO => ({
   out: (l) => process.stdout.write(l + '\n'),
   err: (l) => process.stderr.write(l + '\n'),
   progressStream: process.stdout,
+  statusStream: process.stderr,
 });
 
 /** One JSON object per line. */

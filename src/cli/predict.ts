@@ -1,5 +1,6 @@
-// `simdcnn predict MODEL_DIR FILE`: classify a PNG digit (any size or colours, prepared like
-// MNIST) or the images of an IDX file (.gz or not). One image: the class and the ten
+// `simdcnn predict MODEL_DIR FILE`: for a model taking 28×28×1 (MNIST), classify a PNG digit (any
+// size or colours, prepared like MNIST) or the images of an IDX file (.gz or not); any other image
+// classifier (a layers model or an .onnx file) goes to predict-image.ts. One image: the class and the ten
 // probabilities as bars. Many: the first few, the class counts and — when the matching labels
 // file sits beside it (t10k-images-idx3-ubyte → t10k-labels-idx1-ubyte) — the accuracy.
 
@@ -12,6 +13,7 @@ import { uint8Images } from '../model/examples.js';
 import type { Tensor } from '../tensor.js';
 import type { PredictCommand } from './args.js';
 import { CliError, checkMnistInput, jsonLine, loadModel, pct, setupBackend, type CliIO } from './common.js';
+import { isOnnxPath, loadOnnxModel, runImagePredict } from './predict-image.js';
 
 const PNG_MAGIC = [0x89, 0x50, 0x4e, 0x47];
 
@@ -80,7 +82,13 @@ function bars(io: CliIO, probs: ArrayLike<number>, o: number, best: number): voi
 
 export async function runPredict(cmd: PredictCommand, io: CliIO): Promise<void> {
   await setupBackend(cmd);
+  if (isOnnxPath(cmd.modelDir)) return runImagePredict(cmd, io, await loadOnnxModel(cmd), true);
   const model = await loadModel(cmd.modelDir);
+  // Other models are general image classifiers (predict-image.ts); MNIST's keep the digit path.
+  if (model.inputShape.join() !== '28,28,1') return runImagePredict(cmd, io, model, false);
+  for (const [flag, v] of [['--size', cmd.size], ['--normalize', cmd.normalize], ['--top', cmd.top], ['--layout', cmd.layout]] as const) {
+    if (v !== undefined) throw new CliError(`${flag} is for image classifiers; the model in ${cmd.modelDir} is an MNIST model (28x28x1 input), whose digits are prepared as MNIST's were`);
+  }
   checkMnistInput(model, cmd.modelDir);
   const { images, count, labels, kind } = await loadImages(cmd.file, cmd.limit);
   const t = model.predict(uint8Images(images, [28, 28, 1]), { batchSize: cmd.batchSize }) as Tensor;

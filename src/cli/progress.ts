@@ -67,8 +67,11 @@ export interface ProgressWriterOptions {
   now?: () => number;
 }
 
-/** Writes progress to a stream (e.g. process.stderr), throttled; call done() at the end of each epoch. */
-export class ProgressWriter {
+/**
+ * One status line on a stream, throttled: redrawn in place on a terminal (\r, cut to its width),
+ * printed as plain lines at most every plainIntervalMs when the stream is a pipe or a log.
+ */
+export class LiveLine {
   private last = -Infinity;
   private drawn = false;
   private readonly tty: boolean;
@@ -81,24 +84,23 @@ export class ProgressWriter {
     this.now = opts.now ?? (() => performance.now());
   }
 
-  /** Show `state` unless the last output was less than the interval ago. */
-  update(state: ProgressState): void {
+  /** Show the line `render()` makes unless the last output was less than the interval ago (render is not called then). */
+  update(render: () => string): void {
     const t = this.now();
     if (t - this.last < this.interval) return;
     this.last = t;
-    this.draw(state);
+    this.draw(render());
   }
 
-  /** Always show the final state of the epoch and end the line. */
-  done(state: ProgressState, suffix = ''): void {
-    this.draw(state, suffix);
+  /** Always show `line`, end it, and start the throttle afresh. */
+  done(line: string): void {
+    this.draw(line);
     if (this.tty) this.stream.write('\n');
     this.drawn = false;
     this.last = -Infinity;
   }
 
-  private draw(state: ProgressState, suffix = ''): void {
-    let line = renderProgress(state) + suffix;
+  private draw(line: string): void {
     if (this.tty) {
       // A line longer than the terminal wraps, and \r would then only redraw its last row.
       const cols = this.stream.columns;
@@ -113,5 +115,29 @@ export class ProgressWriter {
   /** True while a terminal line is open (so other output should start with a newline). */
   get lineOpen(): boolean {
     return this.drawn;
+  }
+}
+
+/** Writes progress to a stream (e.g. process.stderr), throttled; call done() at the end of each epoch. */
+export class ProgressWriter {
+  private readonly line: LiveLine;
+
+  constructor(stream: ProgressStream, opts: ProgressWriterOptions = {}) {
+    this.line = new LiveLine(stream, opts);
+  }
+
+  /** Show `state` unless the last output was less than the interval ago. */
+  update(state: ProgressState): void {
+    this.line.update(() => renderProgress(state));
+  }
+
+  /** Always show the final state of the epoch and end the line. */
+  done(state: ProgressState, suffix = ''): void {
+    this.line.done(renderProgress(state) + suffix);
+  }
+
+  /** True while a terminal line is open (so other output should start with a newline). */
+  get lineOpen(): boolean {
+    return this.line.lineOpen;
   }
 }

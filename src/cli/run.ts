@@ -3,6 +3,7 @@
 
 import { terminateThreads } from '../backend/runtime.js';
 import { USAGE, UsageError, parseArgs } from './args.js';
+import { runBench } from './bench.js';
 import { BadOptionError, nodeIO, type CliIO } from './common.js';
 import { runEvaluate } from './evaluate.js';
 import { runPredict } from './predict.js';
@@ -23,6 +24,9 @@ export async function runCli(argv: readonly string[], io: CliIO = nodeIO()): Pro
         return 0;
       case 'predict':
         await runPredict(cmd, io);
+        return 0;
+      case 'bench':
+        await runBench(cmd, io);
         return 0;
     }
   } catch (err) {
