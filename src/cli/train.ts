@@ -2,7 +2,8 @@
 // validated on the test set each epoch (as the notes' Keras run), then evaluated and saved with
 // its history and training curves — all four files in one crash-safe save.
 
-import { mnistModel } from './mnist-models.js';
+import { mnistModel, MNIST_LEARNING_RATES, rateAt } from './mnist-models.js';
+import { train as optimizers } from '../model/optimizers.js';
 import { uint8Images } from '../model/examples.js';
 import { saveModel } from '../model/save-load.js';
 import type { Logs } from '../model/history.js';
@@ -20,7 +21,10 @@ export async function runTrain(cmd: TrainCommand, io: CliIO): Promise<void> {
   const seed = cmd.seed ?? Math.floor(Math.random() * 2 ** 32);
   const out = cmd.out ?? DEFAULT_OUT;
   const model = await mnistModel(cmd.model, seed);
-  model.compile({ optimizer: 'adam', loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
+  // A model.json trains at Adam's default rate; the built-in architectures with their schedule.
+  const schedule = MNIST_LEARNING_RATES[cmd.model] ?? [1e-3];
+  const optimizer = optimizers.adam(schedule[0]);
+  model.compile({ optimizer, loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
   const x = uint8Images(train.images, [28, 28, 1]);
   const xTest = uint8Images(test.images, [28, 28, 1]);
   const steps = Math.ceil(train.count / cmd.batchSize);
@@ -28,7 +32,7 @@ export async function runTrain(cmd: TrainCommand, io: CliIO): Promise<void> {
   if (!cmd.json) {
     model.summary(undefined, undefined, io.out);
     io.out(`Training on ${train.count.toLocaleString('en-US')} images from ${dir}, validating on ${test.count.toLocaleString('en-US')} test images`);
-    io.out(`${cmd.epochs} epoch(s), batch size ${cmd.batchSize}, seed ${seed}, ${backend.threads} thread(s), ${backend.label}`);
+    io.out(`${cmd.epochs} epoch(s), batch size ${cmd.batchSize}, Adam learning rate ${schedule.length > 1 ? `${schedule.join(' → ')} by epoch` : schedule[0]}, seed ${seed}, ${backend.threads} thread(s), ${backend.label}`);
   }
 
   const progress = new ProgressWriter(io.progressStream);
@@ -44,6 +48,7 @@ export async function runTrain(cmd: TrainCommand, io: CliIO): Promise<void> {
     validationData: [xTest, test.labels],
     callbacks: {
       onEpochBegin: (epoch) => {
+        optimizer.learningRate = rateAt(schedule, epoch);
         currentEpoch = epoch;
         seen = lossSum = correct = 0;
         epochStart = performance.now();
@@ -82,7 +87,7 @@ export async function runTrain(cmd: TrainCommand, io: CliIO): Promise<void> {
   };
   const historyJson = {
     epoch: history.epoch, history: history.history,
-    params: { ...history.params, seed, model: cmd.model, dataset: cmd.dataset, trainImages: train.count, testImages: test.count },
+    params: { ...history.params, seed, model: cmd.model, dataset: cmd.dataset, learningRates: Array.from({ length: cmd.epochs }, (_, e) => rateAt(schedule, e)), trainImages: train.count, testImages: test.count },
     result: summary,
   };
   const svg = renderCurvesSvg(history, { title: `simdcnn MNIST ${model.name} — test accuracy ${pct(testAccuracy)}` });
