@@ -531,7 +531,11 @@ function cycleMessage(start: FileLayer, byName: Map<string, FileLayer>, tensorOf
 }
 
 /** Rebuilds the model from a modelTopology (weights are still the initial ones): Sequential or LayersModel. */
-export function modelFromTopology(topology: unknown, source = 'model'): LayersModel {
+/**
+ * The model a topology describes, built. `initialize: false` leaves the weights at zero instead of
+ * drawing their initial values, for a caller that sets every weight next (a model file's weights).
+ */
+export function modelFromTopology(topology: unknown, source = 'model', opts: { initialize?: boolean } = {}): LayersModel {
   let t = topology;
   // tensorflowjs_converter output of a Keras file: {keras_version, backend, model_config, training_config}.
   if (isObject(t) && isObject(t.model_config)) t = t.model_config;
@@ -549,7 +553,7 @@ export function modelFromTopology(topology: unknown, source = 'model'): LayersMo
     throw new Error(`${source}: ${(err as Error).message}`, { cause: err });
   }
   try {
-    model.build();
+    model.build(opts);
   } catch (err) {
     model.dispose();
     throw new Error(`${source}: ${(err as Error).message}`, { cause: err });

@@ -199,7 +199,7 @@ export class LayersModel {
   }
 
   /** Lays out the flat parameter buffer and initializes (or takes over) the weights, once. */
-  build(): void {
+  build(opts: { initialize?: boolean } = {}): void {
     this.checkAlive('build');
     if (this.params) return;
     const layers = this.weightLayers();
@@ -221,9 +221,13 @@ export class LayersModel {
       for (const w of l.weights) {
         const h = w as WeightSpec & WeightHome;
         if (h.home || h.orphan) continue;
-        const values = new Float32Array(sizeOfShape(w.shape));
-        initialize(w.init, w.shape, this.rng, values);
-        heap.f32.set(values, (this.params >>> 2) + this.layout.get(w)!);
+        // A model whose weights come from a file next skips the random draws (MobileNetV2: 150 ms
+        // of Gaussian sampling at load, all of it overwritten): its buffer stays zero until then.
+        if (opts.initialize !== false) {
+          const values = new Float32Array(sizeOfShape(w.shape));
+          initialize(w.init, w.shape, this.rng, values);
+          heap.f32.set(values, (this.params >>> 2) + this.layout.get(w)!);
+        }
         w.offset = this.layout.get(w)!;
         h.home = this;
       }
