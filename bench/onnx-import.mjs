@@ -1,6 +1,8 @@
 // PyTorch-exported ONNX files run by simdcnn (sc.loadOnnx) and by onnxruntime-web, the same file in
-// each: outputs compared first, then batch-1 latency on every thread, the two libraries taking
-// turns call by call in one process (a slow phase of the shared host weighs on both), medians.
+// each: outputs compared first, then batch-1 latency on every thread, medians. The libraries take
+// turns in blocks of calls, not call by call: both keep worker threads spinning for a while after
+// a call, and on two cores one library's spinning workers would slow the other's next call (5×
+// measured, call by call). Blocks alternate so a slow phase of the shared host weighs on both.
 //   node bench/onnx-import.mjs FILE.onnx... [--threads N] [--reps N] [--json]   (npm run build first)
 // Full-size torchvision files: /usr/bin/python3 scripts/onnx-parity-full.py --out DIR writes
 // resnet18.onnx and mobilenet_v2.onnx there.
@@ -40,10 +42,12 @@ for (const file of files) {
   for (let i = 0; i < a.length; i++) { diff = Math.max(diff, Math.abs(a[i] - b[i])); scale = Math.max(scale, Math.abs(b[i])); }
   for (let i = 0; i < 3; i++) { await ours(); await theirs(); }
   const ta = [], tb = [];
-  for (let r = 0; r < reps; r++) {
-    let t0 = performance.now(); await ours(); ta.push(performance.now() - t0);
-    t0 = performance.now(); await theirs(); tb.push(performance.now() - t0);
-  }
+  const block = async (f, into) => {
+    await new Promise((r) => setTimeout(r, 50)); // the other library's workers stop spinning
+    await f();
+    for (let r = 0; r < Math.ceil(reps / 3); r++) { const t0 = performance.now(); await f(); into.push(performance.now() - t0); }
+  };
+  for (let round = 0; round < 3; round++) { await block(ours, ta); await block(theirs, tb); }
   const row = { model: basename(file), input: shape, maxDiff: diff, maxAbs: scale, simdcnnMs: med(ta), ortMs: med(tb), ratio: med(ta) / med(tb) };
   rows.push(row);
   if (!argv.includes('--json')) console.log(`${row.model.padEnd(24)} input [${shape}]  max|Δ| ${diff.toExponential(1)} (max|y| ${scale.toFixed(2)})  simdcnn ${row.simdcnnMs.toFixed(2)} ms  ORT ${row.ortMs.toFixed(2)} ms  → ${row.ratio.toFixed(2)}× ORT's latency`);
