@@ -47,27 +47,38 @@ export function stridedCopy(d0: i32, d1: i32, d2: i32, d3: i32, d4: i32, d5: i32
   }
 }
 
-// Bilinear upsampling as tfjs' resizeBilinear with alignCorners = halfPixelCenters = false (what
-// tfjs' UpSampling2D runs): output row r of outH = h·sh reads source row r/sh = y0 + fy with
-// y0 = ⌊r/sh⌋, fy = (r mod sh)/sh (exact: the factor is an integer), and y1 = min(y0 + 1, h − 1);
-// columns alike; value = top + (bottom − top)·fy with top = x[y0,x0] + (x[y0,x1] − x[y0,x0])·fx.
+// Bilinear upsampling by integer factors, in tfjs resizeBilinear's two coordinate modes:
+// - asymmetric (alignCorners = halfPixelCenters = false, what tfjs' UpSampling2D runs): output row
+//   r of outH = h·sh reads source row r/sh;
+// - half-pixel centers (half = 1: Keras 3, PyTorch align_corners=False, ONNX 'half_pixel'):
+//   source row (r + ½)/sh − ½, clamped at 0.
+// Both are num/(2·sh) with num = 2r (− (sh − 1) for half-pixel), so y0 = ⌊num/(2sh)⌋ and
+// fy = (num mod 2sh)/(2sh) are exact integer arithmetic (the same f32 fy either way for the
+// asymmetric mode); y1 = min(y0 + 1, h − 1); columns alike;
+// value = top + (bottom − top)·fy with top = x[y0,x0] + (x[y0,x1] − x[y0,x0])·fx.
 // x: NHWC [n, h, w, c]; y: [n, h·sh, w·sw, c].
 
+/** The source position of output index r along an axis (factor s): num/(2s), num ≥ 0. */
+// @ts-ignore: decorator
+@inline function srcNum(r: i32, s: i32, half: i32): i32 {
+  return half ? max(0, 2 * r + 1 - s) : 2 * r;
+}
+
 /** Forward over output rows ρ = b·(h·sh) + r in [start, start + count). */
-export function bilinearForward(h: i32, w: i32, c: i32, sh: i32, sw: i32, start: i32, count: i32, x: usize, y: usize): void {
+export function bilinearForward(h: i32, w: i32, c: i32, sh: i32, sw: i32, half: i32, start: i32, count: i32, x: usize, y: usize): void {
   const outH = h * sh, outW = w * sw;
   const rowBytes = <usize>(w * c) << 2;
   for (let rho = start; rho < start + count; rho++) {
     const b = rho / outH, r = rho - b * outH;
-    const y0 = r / sh, y1 = min(y0 + 1, h - 1);
-    const fy = <f32>(r - y0 * sh) / <f32>sh;
+    const ny = srcNum(r, sh, half), y0 = ny / (2 * sh), y1 = min(y0 + 1, h - 1);
+    const fy = <f32>(ny - y0 * 2 * sh) / <f32>(sh + sh);
     const img = x + <usize>b * <usize>h * rowBytes;
     const top = img + <usize>y0 * rowBytes, bot = img + <usize>y1 * rowBytes;
     let out = y + <usize>rho * (<usize>(outW * c) << 2);
     const vfy = f32x4.splat(fy);
     for (let q = 0; q < outW; q++) {
-      const x0 = q / sw, x1 = min(x0 + 1, w - 1);
-      const fx = <f32>(q - x0 * sw) / <f32>sw;
+      const nx = srcNum(q, sw, half), x0 = nx / (2 * sw), x1 = min(x0 + 1, w - 1);
+      const fx = <f32>(nx - x0 * 2 * sw) / <f32>(sw + sw);
       const vfx = f32x4.splat(fx);
       const o0 = <usize>(x0 * c) << 2, o1 = <usize>(x1 * c) << 2;
       let k = 0;
@@ -93,9 +104,9 @@ export function bilinearForward(h: i32, w: i32, c: i32, sh: i32, sw: i32, start:
 
 /** The weight of source index i in output index r of a bilinear axis (factor s, n source indices). */
 // @ts-ignore: decorator
-@inline function axisWeight(r: i32, i: i32, s: i32, n: i32): f32 {
-  const i0 = r / s, i1 = min(i0 + 1, n - 1);
-  const f = <f32>(r - i0 * s) / <f32>s;
+@inline function axisWeight(r: i32, i: i32, s: i32, n: i32, half: i32): f32 {
+  const num = srcNum(r, s, half), i0 = num / (2 * s), i1 = min(i0 + 1, n - 1);
+  const f = <f32>(num - i0 * 2 * s) / <f32>(s + s);
   let wt: f32 = 0;
   if (i0 == i) wt += 1 - f;
   if (i1 == i) wt += f;
@@ -104,26 +115,27 @@ export function bilinearForward(h: i32, w: i32, c: i32, sh: i32, sw: i32, start:
 
 /**
  * Backward: dx (overwritten) over input rows ρ = b·h + i in [start, start + count); each dx element
- * sums dy over the outputs that read it (rows [(i−1)·sh, (i+1)·sh), columns alike), in row-major order.
+ * sums dy over the outputs that read it (within rows [(i−1)·sh, (i+2)·sh), columns alike: the
+ * half-pixel mode reads up to half a pixel later), in row-major order.
  */
-export function bilinearBackward(h: i32, w: i32, c: i32, sh: i32, sw: i32, start: i32, count: i32, dy: usize, dx: usize): void {
+export function bilinearBackward(h: i32, w: i32, c: i32, sh: i32, sw: i32, half: i32, start: i32, count: i32, dy: usize, dx: usize): void {
   const outH = h * sh, outW = w * sw;
   const outRow = <usize>(outW * c) << 2;
   for (let rho = start; rho < start + count; rho++) {
     const b = rho / h, i = rho - b * h;
     const g = dy + <usize>b * <usize>outH * outRow;
-    const r0 = max(0, (i - 1) * sh), r1 = min(outH, (i + 1) * sh);
+    const r0 = max(0, (i - 1) * sh), r1 = min(outH, (i + 2) * sh);
     let out = dx + <usize>rho * (<usize>(w * c) << 2);
     for (let j = 0; j < w; j++) {
-      const q0 = max(0, (j - 1) * sw), q1 = min(outW, (j + 1) * sw);
+      const q0 = max(0, (j - 1) * sw), q1 = min(outW, (j + 2) * sw);
       let k = 0;
       for (; k + 4 <= c; k += 4) {
         let acc = f32x4.splat(0);
         for (let r = r0; r < r1; r++) {
-          const wy = axisWeight(r, i, sh, h);
+          const wy = axisWeight(r, i, sh, h, half);
           if (wy == 0) continue;
           for (let q = q0; q < q1; q++) {
-            const wx = axisWeight(q, j, sw, w);
+            const wx = axisWeight(q, j, sw, w, half);
             if (wx == 0) continue;
             const v = v128.load(g + <usize>r * outRow + (<usize>(q * c + k) << 2));
             acc = f32x4.add(acc, f32x4.mul(v, f32x4.splat(wy * wx)));
@@ -134,10 +146,10 @@ export function bilinearBackward(h: i32, w: i32, c: i32, sh: i32, sw: i32, start
       for (; k < c; k++) {
         let acc: f32 = 0;
         for (let r = r0; r < r1; r++) {
-          const wy = axisWeight(r, i, sh, h);
+          const wy = axisWeight(r, i, sh, h, half);
           if (wy == 0) continue;
           for (let q = q0; q < q1; q++) {
-            const wx = axisWeight(q, j, sw, w);
+            const wx = axisWeight(q, j, sw, w, half);
             if (wx == 0) continue;
             acc += load<f32>(g + <usize>r * outRow + (<usize>(q * c + k) << 2)) * (wy * wx);
           }

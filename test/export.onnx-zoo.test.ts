@@ -108,6 +108,8 @@ const CASES: Case[] = [
   { name: 'upSampling2d bilinear 2×2 after conv', make: () => chain([3, 5, 2], [conv(3), layers.upSampling2d({ interpolation: 'bilinear' })]), ops: ['Resize'] },
   { name: 'upSampling2d bilinear [3, 2] on the NHWC input', make: () => chain([4, 3, 5], [layers.upSampling2d({ size: [3, 2], interpolation: 'bilinear' })]), transposes: 0 },
   { name: 'upSampling2d bilinear 3×3 after conv, 2×2 input', make: () => chain([2, 2, 3], [conv(4), layers.upSampling2d({ size: 3, interpolation: 'bilinear' })]) },
+  { name: 'upSampling2d bilinear halfPixelCenters 2×2 after conv', make: () => chain([3, 5, 2], [conv(3), layers.upSampling2d({ interpolation: 'bilinear', halfPixelCenters: true })]), ops: ['Resize'] },
+  { name: 'upSampling2d bilinear halfPixelCenters [3, 1] on the NHWC input', make: () => chain([4, 1, 5], [layers.upSampling2d({ size: [3, 1], interpolation: 'bilinear', halfPixelCenters: true })]), transposes: 0 },
   // Reshape (NHWC view) and Permute (one Transpose from the layout the input has).
   { name: 'reshape a conv map to [-1, C] → dense', make: () => chain([3, 4, 2], [conv(5), layers.reshape({ targetShape: [-1, 5] }), layers.dense({ units: 3 })]), ops: ['Reshape', 'MatMul'] },
   { name: 'reshape [12] → [2, 3, 2] → conv', make: () => chain([12], [layers.reshape({ targetShape: [2, 3, 2] }), conv(3, { kernelSize: 2 })]) },

@@ -218,6 +218,25 @@ describe('shape layers match TensorFlow.js 4.22', () => {
     back.dispose();
   });
 
+  it('upSampling2d with half-pixel centers (which tfjs lacks) round-trips through our own files', async () => {
+    const m = sc.sequential({ layers: [sc.layers.upSampling2d({ size: [2, 3], interpolation: 'bilinear', halfPixelCenters: true, inputShape: [3, 2, 2] })] });
+    const { artifacts } = modelArtifacts(m);
+    const cfg = JSON.stringify(artifacts.modelTopology);
+    expect(cfg).toContain('"half_pixel_centers":true');
+    const back = await loadLayersModel({ load: async () => artifacts as ModelArtifacts });
+    const xv = input([3, 2, 2]);
+    const y = (back.predict(tensor(xv, [N, 3, 2, 2])) as sc.Tensor).dataSync();
+    const ref = refUpsample(xv, [N, 3, 2, 2], [2, 3], 'bilinear', true);
+    const scale = Math.max(1, ...Array.from(xv, Math.abs));
+    for (let i = 0; i < ref.length; i++) expect(Math.abs(y[i] - ref[i])).toBeLessThan(1e-6 * scale);
+    // and it is not the tfjs sampling
+    const tfjsRef = refUpsample(xv, [N, 3, 2, 2], [2, 3], 'bilinear');
+    expect(ref.some((v, i) => Math.abs(v - tfjsRef[i]) > 1e-3)).toBe(true);
+    expect(JSON.stringify(modelArtifacts(back).artifacts.modelTopology)).toBe(cfg);
+    m.dispose();
+    back.dispose();
+  });
+
   it('a channels_first file is an Error saying NHWC only', async () => {
     const m = sc.sequential({ layers: [sc.layers.upSampling2d({ inputShape: [2, 2, 1] })] });
     const { artifacts } = modelArtifacts(m);

@@ -648,13 +648,14 @@ class Exporter {
   /**
    * Resize with source = output index / factor ('asymmetric'): nearest takes ⌊·⌋ ('floor'), linear
    * interpolates with the far tap clamped to the edge — tfjs' resizeBilinear without corner
-   * alignment or half-pixel centers, which our bilinear kernel is.
+   * alignment or half-pixel centers, which our bilinear kernel is ('half_pixel' when the layer
+   * samples at half-pixel centers: ONNX's edge padding is our clamp at 0 and h − 1).
    */
   private upsample(l: UpSampling2D, x: SymbolicTensor, y: SymbolicTensor, base: string): void {
     const g = this.g, layout = this.follow(x, y), [sh, sw] = l.size;
     let attrs: Attr[];
     if (l.interpolation === 'nearest') attrs = [['mode', 'nearest'], ['coordinate_transformation_mode', 'asymmetric'], ['nearest_mode', 'floor']];
-    else if (l.interpolation === 'bilinear') attrs = [['mode', 'linear'], ['coordinate_transformation_mode', 'asymmetric']];
+    else if (l.interpolation === 'bilinear') attrs = [['mode', 'linear'], ['coordinate_transformation_mode', l.halfPixelCenters ? 'half_pixel' : 'asymmetric']];
     else throw unsupported(l, 'interpolation', l.interpolation, "'nearest', 'bilinear'");
     const scales = this.init(`${l.name}/scales:${layout}`, () =>
       g.weight(`${l.name}/scales`, [4], Float32Array.from(layout === 'nchw' ? [1, 1, sh, sw] : [1, sh, sw, 1])));

@@ -2,7 +2,9 @@
 // sh × sw times, which is a broadcast: x viewed as [B, H, 1, W, 1, C] to y [B, H, sh, W, sw, C]
 // (row-major, that is [B, H·sh, W·sw, C]); its backward is the broadcast-axis sum. 'bilinear' is
 // tfjs' resizeBilinear (alignCorners = halfPixelCenters = false: source = output index / factor),
-// what tfjs 4.22's UpSampling2D runs (Keras 2/3 use half-pixel centers instead), with its kernel.
+// what tfjs 4.22's UpSampling2D runs, with its kernel; `halfPixelCenters: true` samples at
+// (index + ½)/factor − ½ instead, as Keras 3's UpSampling2D and PyTorch's
+// interpolate(align_corners=False) do (ONNX Resize 'half_pixel'; an imported U-Net needs it).
 
 import type { BroadcastPlan, Buf, Kernels } from '../backend/kernels.js';
 import { argError, pair } from '../errors.js';
@@ -14,6 +16,8 @@ export interface UpSampling2DArgs extends BaseLayerArgs {
   /** Factors [height, width] (or one for both): positive integers, default [2, 2]. */
   size?: number | [number, number];
   interpolation?: 'nearest' | 'bilinear';
+  /** Bilinear only: sample at half-pixel centers (Keras 3, PyTorch align_corners=False); default false (tfjs). */
+  halfPixelCenters?: boolean;
   dataFormat?: 'channelsLast';
 }
 
@@ -27,6 +31,7 @@ export class UpSampling2D extends Layer {
   readonly className = 'UpSampling2D';
   readonly size: [number, number];
   readonly interpolation: 'nearest' | 'bilinear';
+  readonly halfPixelCenters: boolean;
   constructor(args: UpSampling2DArgs = {}) {
     super('up_sampling2d', args ?? {});
     checkDataFormat(this.name, args?.dataFormat);
@@ -34,6 +39,10 @@ export class UpSampling2D extends Layer {
     const interp = args?.interpolation ?? 'nearest';
     if (interp !== 'nearest' && interp !== 'bilinear') throw argError(this.name, 'interpolation', interp, "'nearest' or 'bilinear'");
     this.interpolation = interp;
+    const half = args?.halfPixelCenters ?? false;
+    if (typeof half !== 'boolean') throw argError(this.name, 'halfPixelCenters', half, 'a boolean');
+    if (half && interp !== 'bilinear') throw argError(this.name, 'halfPixelCenters', half, "false with interpolation 'nearest' (half-pixel centers apply to 'bilinear')");
+    this.halfPixelCenters = half;
   }
   protected computeOutputShape(inShape: number[]): number[] {
     checkImageShape(this.name, inShape);
@@ -41,7 +50,7 @@ export class UpSampling2D extends Layer {
   }
   plan(k: Kernels, batch: number, training: boolean, io: PlanIO): UpBuffers {
     const [h, w, c] = this.inShape, [sh, sw] = this.size;
-    const g: BilinearGeometry = { n: batch, h, w, c, sh, sw };
+    const g: BilinearGeometry = { n: batch, h, w, c, sh, sw, halfPixel: this.halfPixelCenters };
     let spread: BroadcastPlan | undefined, reduce: BroadcastPlan | undefined;
     if (this.interpolation === 'nearest') {
       const out = [batch, h, sh, w, sw, c], src = [batch, h, 1, w, 1, c];
@@ -63,6 +72,9 @@ export class UpSampling2D extends Layer {
     else ctx.k.bilinearBackward(b.g, dy, b.dx);
   }
   override getConfig(): Record<string, unknown> {
-    return { ...super.getConfig(), size: this.size.slice(), data_format: 'channels_last', interpolation: this.interpolation };
+    const c: Record<string, unknown> = { ...super.getConfig(), size: this.size.slice(), data_format: 'channels_last', interpolation: this.interpolation };
+    // Written only when set, so tfjs reads every other UpSampling2D config as its own.
+    if (this.halfPixelCenters) c.half_pixel_centers = true;
+    return c;
   }
 }

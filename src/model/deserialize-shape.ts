@@ -26,7 +26,7 @@ export function buildShapeLayer(className: string, cfg: Json, base: Base): Layer
       return shapeLayers.cropping2D({ ...base, dataFormat, cropping: opt(cfg.cropping) as number | undefined });
     case 'UpSampling2D':
       return shapeLayers.upSampling2d({ ...base, dataFormat, size: opt(cfg.size) as number | undefined,
-        interpolation: opt(cfg.interpolation) as 'nearest' | undefined });
+        interpolation: opt(cfg.interpolation) as 'nearest' | undefined, halfPixelCenters: opt(cfg.half_pixel_centers) as boolean | undefined });
     case 'Reshape':
       // tfjs writes the inferred dimension as null, Keras as -1.
       return shapeLayers.reshape({ ...base, targetShape: Array.isArray(cfg.target_shape) ? cfg.target_shape.map((d) => (d === null ? -1 : d)) : cfg.target_shape as number[] });

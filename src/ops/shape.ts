@@ -9,8 +9,8 @@ import { runtime } from '../backend/runtime.js';
 interface ShapeExports {
   fillF32(n: number, value: number, y: number): void;
   stridedCopy(...args: number[]): void;
-  bilinearForward(h: number, w: number, c: number, sh: number, sw: number, start: number, count: number, x: number, y: number): void;
-  bilinearBackward(h: number, w: number, c: number, sh: number, sw: number, start: number, count: number, dy: number, dx: number): void;
+  bilinearForward(h: number, w: number, c: number, sh: number, sw: number, half: number, start: number, count: number, x: number, y: number): void;
+  bilinearBackward(h: number, w: number, c: number, sh: number, sw: number, half: number, start: number, count: number, dy: number, dx: number): void;
 }
 const kernels = (): ShapeExports => runtime().kernels as unknown as ShapeExports;
 
@@ -20,9 +20,12 @@ const PARALLEL_MIN_ELEMENTS = 1 << 17;
 /** Most axes stridedCopy takes. */
 export const STRIDED_COPY_RANK = 6;
 
-/** Bilinear upsampling of NHWC [n, h, w, c] by integer factors [sh, sw] (output [n, h·sh, w·sw, c]). */
+/**
+ * Bilinear upsampling of NHWC [n, h, w, c] by integer factors [sh, sw] (output [n, h·sh, w·sw, c]);
+ * halfPixel: source row (r + ½)/sh − ½ (Keras 3, PyTorch align_corners=False) instead of r/sh (tfjs).
+ */
 export interface BilinearGeometry {
-  n: number; h: number; w: number; c: number; sh: number; sw: number;
+  n: number; h: number; w: number; c: number; sh: number; sw: number; halfPixel: boolean;
 }
 
 /** y = value over n floats. */
@@ -55,16 +58,16 @@ export function stridedCopy(dims: number[], src: number, srcStrides: number[], d
     (start, count) => ['stridedCopy', ...d, ...s, ...t, start, count, src, dst] as const, kernels().stridedCopy);
 }
 
-/** y = bilinear upsampling of x (tfjs resizeBilinear, alignCorners = halfPixelCenters = false). */
+/** y = bilinear upsampling of x (tfjs resizeBilinear, alignCorners = false, halfPixelCenters = g.halfPixel). */
 export function bilinearForward(g: BilinearGeometry, x: number, y: number): void {
   const rows = g.n * g.h * g.sh, per = g.w * g.sw * g.c;
   parallelSlices(rows, Math.ceil(PARALLEL_MIN_ELEMENTS / Math.max(per, 1)), 1,
-    (start, count) => ['bilinearForward', g.h, g.w, g.c, g.sh, g.sw, start, count, x, y] as const, kernels().bilinearForward);
+    (start, count) => ['bilinearForward', g.h, g.w, g.c, g.sh, g.sw, +g.halfPixel, start, count, x, y] as const, kernels().bilinearForward);
 }
 
 /** dx (overwritten) = the bilinear upsampling's input gradient from dy. */
 export function bilinearBackward(g: BilinearGeometry, dy: number, dx: number): void {
   const rows = g.n * g.h, per = g.w * g.c * 4 * g.sh * g.sw;
   parallelSlices(rows, Math.ceil(PARALLEL_MIN_ELEMENTS / Math.max(per, 1)), 1,
-    (start, count) => ['bilinearBackward', g.h, g.w, g.c, g.sh, g.sw, start, count, dy, dx] as const, kernels().bilinearBackward);
+    (start, count) => ['bilinearBackward', g.h, g.w, g.c, g.sh, g.sw, +g.halfPixel, start, count, dy, dx] as const, kernels().bilinearBackward);
 }

@@ -45,24 +45,26 @@ export function refCropBackward(dy: ArrayLike<number>, s: Shape4, [[t, bo], [l, 
 
 /**
  * Per output (r, q) of an [sh, sw] upsampling: the taps (input row, column, weight). 'nearest':
- * (⌊r/sh⌋, ⌊q/sw⌋) weight 1; 'bilinear': tfjs resizeBilinear without corner alignment or half-pixel
- * centers, source row r·(H/outH) in float64, as tfjs' CPU kernel computes it.
+ * (⌊r/sh⌋, ⌊q/sw⌋) weight 1; 'bilinear': tfjs resizeBilinear without corner alignment, source row
+ * r·(H/outH) — or, with half-pixel centers, max(0, (r + ½)·(H/outH) − ½) — in float64, as tfjs'
+ * CPU kernel computes it.
  */
-function taps(mode: 'nearest' | 'bilinear', s: Shape4, sh: number, sw: number, r: number, q: number): [number, number, number][] {
+function taps(mode: 'nearest' | 'bilinear', s: Shape4, sh: number, sw: number, r: number, q: number, half = false): [number, number, number][] {
   const [, H, W] = s;
   if (mode === 'nearest') return [[Math.floor(r / sh), Math.floor(q / sw), 1]];
-  const sy = r * (H / (H * sh)), sx = q * (W / (W * sw));
+  const src = (o: number, n: number, f: number) => (half ? Math.max(0, (o + 0.5) * (n / (n * f)) - 0.5) : o * (n / (n * f)));
+  const sy = src(r, H, sh), sx = src(q, W, sw);
   const y0 = Math.floor(sy), x0 = Math.floor(sx);
   const y1 = Math.min(H - 1, Math.ceil(sy)), x1 = Math.min(W - 1, Math.ceil(sx));
   const fy = sy - y0, fx = sx - x0;
   return [[y0, x0, (1 - fy) * (1 - fx)], [y0, x1, (1 - fy) * fx], [y1, x0, fy * (1 - fx)], [y1, x1, fy * fx]];
 }
 
-export function refUpsample(x: ArrayLike<number>, s: Shape4, [sh, sw]: [number, number], mode: 'nearest' | 'bilinear'): Float64Array {
+export function refUpsample(x: ArrayLike<number>, s: Shape4, [sh, sw]: [number, number], mode: 'nearest' | 'bilinear', half = false): Float64Array {
   const o: Shape4 = [s[0], s[1] * sh, s[2] * sw, s[3]];
   const y = new Float64Array(o[0] * o[1] * o[2] * o[3]);
   for (let b = 0; b < o[0]; b++) for (let r = 0; r < o[1]; r++) for (let q = 0; q < o[2]; q++) {
-    const tp = taps(mode, s, sh, sw, r, q);
+    const tp = taps(mode, s, sh, sw, r, q, half);
     for (let c = 0; c < o[3]; c++) {
       let v = 0;
       for (const [i, j, w] of tp) v += w * x[idx(s, b, i, j, c)];
@@ -71,11 +73,11 @@ export function refUpsample(x: ArrayLike<number>, s: Shape4, [sh, sw]: [number, 
   }
   return y;
 }
-export function refUpsampleBackward(dy: ArrayLike<number>, s: Shape4, [sh, sw]: [number, number], mode: 'nearest' | 'bilinear'): Float64Array {
+export function refUpsampleBackward(dy: ArrayLike<number>, s: Shape4, [sh, sw]: [number, number], mode: 'nearest' | 'bilinear', half = false): Float64Array {
   const o: Shape4 = [s[0], s[1] * sh, s[2] * sw, s[3]];
   const dx = new Float64Array(s[0] * s[1] * s[2] * s[3]);
   for (let b = 0; b < o[0]; b++) for (let r = 0; r < o[1]; r++) for (let q = 0; q < o[2]; q++) {
-    const tp = taps(mode, s, sh, sw, r, q);
+    const tp = taps(mode, s, sh, sw, r, q, half);
     for (let c = 0; c < o[3]; c++) for (const [i, j, w] of tp) dx[idx(s, b, i, j, c)] += w * dy[idx(o, b, r, q, c)];
   }
   return dx;

@@ -26,10 +26,10 @@ export function stridedCopy(ctx: GpuContext, dims: number[], src: Ref, srcStride
 
 export function bilinearForward(ctx: GpuContext, g: BilinearGeometry, x: Ref, y: Ref): Dispatch {
   const n = g.n * g.h * g.sh * g.w * g.sw * g.c;
-  return prepare(ctx, 'bilinearForward', [x.buf, y.buf], [n, g.h, g.w, g.c, g.sh, g.sw, x.off, y.off], grid(n));
+  return prepare(ctx, 'bilinearForward', [x.buf, y.buf], [n, g.h, g.w, g.c, g.sh, g.sw, +g.halfPixel, x.off, y.off], grid(n));
 }
 
 export function bilinearBackward(ctx: GpuContext, g: BilinearGeometry, dy: Ref, dx: Ref): Dispatch {
   const n = g.n * g.h * g.w * g.c;
-  return prepare(ctx, 'bilinearBackward', [dy.buf, dx.buf], [n, g.h, g.w, g.c, g.sh, g.sw, dy.off, dx.off], grid(n));
+  return prepare(ctx, 'bilinearBackward', [dy.buf, dx.buf], [n, g.h, g.w, g.c, g.sh, g.sw, +g.halfPixel, dy.off, dx.off], grid(n));
 }

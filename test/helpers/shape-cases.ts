@@ -55,6 +55,16 @@ for (const interpolation of ['nearest', 'bilinear'] as const) {
       refBack: (_x, dy) => refUpsampleBackward(dy, s4(batch, inShape), size, interpolation) });
   }
 }
+// Bilinear with half-pixel centers (Keras 3 / PyTorch align_corners=False): factors 2, 3 and 1 (an
+// axis left alone must be the identity), odd sizes and a 1-pixel axis (every tap clamped).
+for (const [inShape, size, batch] of [
+  [[3, 5, 1], [2, 2], 1], [[2, 3, 3], [3, 1], 3], [[4, 1, 5], [2, 3], 2], [[3, 3, 8], [3, 3], 1], [[1, 4, 2], [4, 2], 1],
+] as [number[], [number, number], number][]) {
+  add({ name: `upSampling2d bilinear halfPixelCenters [${size}] [${inShape}] batch ${batch}`,
+    make: () => layers.upSampling2d({ size, interpolation: 'bilinear', halfPixelCenters: true }), inShape, batch, tol: 1e-6,
+    ref: (x) => refUpsample(x, s4(batch, inShape), size, 'bilinear', true),
+    refBack: (_x, dy) => refUpsampleBackward(dy, s4(batch, inShape), size, 'bilinear', true) });
+}
 // Global pooling, with and without keepDims.
 for (const mode of ['avg', 'max'] as const) {
   for (const [inShape, keepDims, batch] of [
@@ -96,6 +106,9 @@ export const THREADED_CASES: ShapeCase[] = [];
     { name: `upSampling2d bilinear [${up}] [${inShape}] batch ${batch}`, make: () => layers.upSampling2d({ size: up, interpolation: 'bilinear' }),
       inShape, batch, tol: 1e-6, ref: (x) => refUpsample(x, s4(batch, inShape), up, 'bilinear'),
       refBack: (_x, dy) => refUpsampleBackward(dy, s4(batch, inShape), up, 'bilinear') },
+    { name: `upSampling2d bilinear halfPixelCenters [${up}] [${inShape}] batch ${batch}`, make: () => layers.upSampling2d({ size: up, interpolation: 'bilinear', halfPixelCenters: true }),
+      inShape, batch, tol: 1e-6, ref: (x) => refUpsample(x, s4(batch, inShape), up, 'bilinear', true),
+      refBack: (_x, dy) => refUpsampleBackward(dy, s4(batch, inShape), up, 'bilinear', true) },
     { name: `permute [3,1,2] [${inShape}] batch ${batch}`, make: () => layers.permute({ dims: [3, 1, 2] }), inShape, batch, tol: 0,
       ref: (x) => refPermute(x, batch, inShape, [3, 1, 2]), refBack: (_x, dy) => refPermuteBackward(dy, batch, inShape, [3, 1, 2]) },
   );

@@ -51,7 +51,14 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
 `,
 };
 
-const BILINEAR_UNIFORMS: [string, 'u32'][] = [['n', 'u32'], ['h', 'u32'], ['w', 'u32'], ['c', 'u32'], ['sh', 'u32'], ['sw', 'u32'], ['inOff', 'u32'], ['outOff', 'u32']];
+// The source position of output index r (factor s) as num/(2s), num ≥ 0 (see assembly/shape.ts).
+const SRC_NUM = /* wgsl */ `
+fn srcNum(r: i32, s: i32) -> u32 {
+  if (u.half != 0u) { return u32(max(0, 2 * r + 1 - s)); }
+  return u32(2 * r);
+}`;
+
+const BILINEAR_UNIFORMS: [string, 'u32'][] = [['n', 'u32'], ['h', 'u32'], ['w', 'u32'], ['c', 'u32'], ['sh', 'u32'], ['sw', 'u32'], ['half', 'u32'], ['inOff', 'u32'], ['outOff', 'u32']];
 
 /** x [.., h, w, c] → y [.., h·sh, w·sw, c]; n = output elements. */
 export const bilinearForward: KernelDef = {
@@ -61,6 +68,7 @@ export const bilinearForward: KernelDef = {
   workgroup: 64,
   body: /* wgsl */ `
 ${FLAT_INDEX}
+${SRC_NUM}
 @compute
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = flatIndex(gid, nwg);
@@ -71,12 +79,15 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   let q = (i / u.c) % outW;
   let r = (i / (u.c * outW)) % outH;
   let b = i / (u.c * outW * outH);
-  let y0 = r / u.sh;
+  // Source position num/(2s): num = 2r, or 2r + 1 − s clamped at 0 with half-pixel centers.
+  let ny = srcNum(i32(r), i32(u.sh));
+  let nx = srcNum(i32(q), i32(u.sw));
+  let y0 = ny / (2u * u.sh);
   let y1 = min(y0 + 1u, u.h - 1u);
-  let x0 = q / u.sw;
+  let x0 = nx / (2u * u.sw);
   let x1 = min(x0 + 1u, u.w - 1u);
-  let fy = f32(r - y0 * u.sh) / f32(u.sh);
-  let fx = f32(q - x0 * u.sw) / f32(u.sw);
+  let fy = f32(ny - y0 * 2u * u.sh) / f32(2u * u.sh);
+  let fx = f32(nx - x0 * 2u * u.sw) / f32(2u * u.sw);
   let img = u.inOff + b * u.h * u.w * u.c;
   let tl = x[img + (y0 * u.w + x0) * u.c + k];
   let tr = x[img + (y0 * u.w + x1) * u.c + k];
@@ -97,10 +108,12 @@ export const bilinearBackward: KernelDef = {
   workgroup: 64,
   body: /* wgsl */ `
 ${FLAT_INDEX}
+${SRC_NUM}
 fn axisWeight(r: i32, i: i32, s: i32, n: i32) -> f32 {
-  let i0 = r / s;
+  let num = i32(srcNum(r, s));
+  let i0 = num / (2 * s);
   let i1 = min(i0 + 1, n - 1);
-  let f = f32(r - i0 * s) / f32(s);
+  let f = f32(num - i0 * 2 * s) / f32(2 * s);
   var wt = 0.0;
   if (i0 == i) { wt += 1.0 - f; }
   if (i1 == i) { wt += f; }
@@ -119,10 +132,10 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   let outW = w * sw;
   let g = u.inOff + b * u.h * u.sh * u.w * u.sw * c;
   var acc = 0.0;
-  for (var r = max(0, (i - 1) * sh); r < min(outH, (i + 1) * sh); r++) {
+  for (var r = max(0, (i - 1) * sh); r < min(outH, (i + 2) * sh); r++) {
     let wy = axisWeight(r, i, sh, h);
     if (wy == 0.0) { continue; }
-    for (var q = max(0, (j - 1) * sw); q < min(outW, (j + 1) * sw); q++) {
+    for (var q = max(0, (j - 1) * sw); q < min(outW, (j + 2) * sw); q++) {
       let wx = axisWeight(q, j, sw, w);
       if (wx == 0.0) { continue; }
       acc += dy[g + (u32(r) * u32(outW) + u32(q)) * c + k] * (wy * wx);
