@@ -41,12 +41,13 @@ class SmallResNet(nn.Module):
     """torchvision's ResNet layout (7x7/2 stem, max pool, four stages, average pool, fc) with
     torchvision's own BasicBlock/Bottleneck at a fraction of the width."""
 
-    def __init__(self, block, layers, widths, num_classes=10):
+    def __init__(self, block, layers, widths, num_classes=10, groups=1, base_width=64):
         super().__init__()
         self.inplanes = widths[0]
         self.dilation = 1
-        self.groups = 1
-        self.base_width = 64
+        # ResNeXt: the Bottleneck's 3x3 convolution has `groups` groups of base_width/64·planes channels.
+        self.groups = groups
+        self.base_width = base_width
         self._norm_layer = nn.BatchNorm2d
         self.conv1 = nn.Conv2d(3, self.inplanes, kernel_size=7, stride=2, padding=3, bias=False)
         self.bn1 = nn.BatchNorm2d(self.inplanes)
@@ -179,6 +180,37 @@ class Shapes(nn.Module):
         return self.head(torch.cat([x.flatten(1), g], dim=1))
 
 
+class SmallUNet(nn.Module):
+    """A small U-Net: a three-level encoder, and a decoder whose transposed convolutions upsample
+    (kernel 2 stride 2; DCGAN's kernel 4 stride 2 padding 1, without bias; kernel 3 stride 2
+    padding 1 output_padding 1, then a ReLU) before each stage concatenates the encoder's skip of
+    the same size; a 1x1 convolution to 2 channels at full resolution, plus a coarse side output
+    (1x1 convolution of the bottleneck) upsampled x4 by PyTorch's bilinear interpolation
+    (align_corners=False: ONNX Resize 'half_pixel'), as segmentation heads do."""
+
+    def __init__(self):
+        super().__init__()
+        self.enc1 = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(inplace=True))
+        self.enc2 = nn.Sequential(nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(inplace=True))
+        self.enc3 = nn.Conv2d(16, 16, 3, padding=1)
+        self.up1 = nn.ConvTranspose2d(16, 16, kernel_size=2, stride=2)
+        self.up1_dcgan = nn.ConvTranspose2d(16, 16, kernel_size=4, stride=2, padding=1, bias=False)
+        self.dec1 = nn.Sequential(nn.Conv2d(32, 16, 3, padding=1), nn.ReLU(inplace=True))
+        self.up2 = nn.ConvTranspose2d(16, 8, kernel_size=3, stride=2, padding=1, output_padding=1)
+        self.dec2 = nn.Sequential(nn.Conv2d(16, 8, 3, padding=1), nn.ReLU(inplace=True))
+        self.head = nn.Conv2d(8, 2, 1)
+        self.side = nn.Conv2d(16, 2, 1)
+
+    def forward(self, x):
+        e1 = self.enc1(x)                                              # 8x32x32
+        e2 = self.enc2(F.max_pool2d(e1, 2))                            # 16x16x16
+        e3 = self.enc3(F.max_pool2d(e2, 2))                            # 16x8x8
+        d1 = self.dec1(torch.cat([self.up1(e3) + self.up1_dcgan(e3), e2], dim=1))   # 16x16x16
+        d2 = self.dec2(torch.cat([torch.relu(self.up2(d1)), e1], dim=1))           # 8x32x32
+        side = F.interpolate(self.side(e3), scale_factor=4, mode='bilinear', align_corners=False)
+        return self.head(d2) + side
+
+
 def fold_pads_into_convs(path):
     """Rewrites the exported file the way other exporters (tf2onnx, onnx-simplifier) write the
     same computation: a zero Pad of the spatial axes before a Conv becomes the Conv's (here
@@ -283,6 +315,8 @@ FIXTURES = {
     'googlenet': (SmallGoogLeNet, [3, 64, 64], 13, False),
     'activations': (Activations, [3, 16, 16], 13, False),
     'shapes': (Shapes, [3, 32, 32], 13, False),
+    'resnext': (lambda: SmallResNet(resnet.Bottleneck, [1, 1, 1, 1], [8, 16, 24, 32], groups=4, base_width=16), [3, 64, 64], 13, False),
+    'unet': (SmallUNet, [3, 32, 32], 13, False),
 }
 # Fixtures rewritten after export (see fold_pads_into_convs).
 POSTPROCESS = {

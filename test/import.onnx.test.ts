@@ -51,6 +51,10 @@ const FIXTURES: [name: string, opset: number, mustUse: string[], permutes: numbe
   ['googlenet', 13, ['Cropping2D', 'Rescaling', 'Concatenate', 'MaxPooling2D'], 1],
   ['activations', 13, ['LeakyReLU', 'PReLU', 'ELU', 'Softmax', 'Multiply', 'Subtract'], 2],
   ['shapes', 13, ['ZeroPadding2D', 'AveragePooling2D', 'UpSampling2D', 'Cropping2D', 'DepthwiseConv2D', 'Dense'], 2],
+  // Grouped convolutions: per group a channel slice (Cropping2D) and a Conv2D, then a Concatenate.
+  ['resnext', 13, ['Conv2D', 'Cropping2D', 'Concatenate', 'Add', 'Dense'], 1],
+  // ConvTranspose: Conv2DTranspose, cropped to ONNX's pads where TensorFlow's 'same' is not them.
+  ['unet', 13, ['Conv2DTranspose', 'Cropping2D', 'Concatenate', 'MaxPooling2D', 'Add', 'UpSampling2D'], 2],
 ];
 
 describe('loadOnnx: PyTorch exports predict what PyTorch computed', () => {
@@ -90,8 +94,7 @@ describe('loadOnnx: PyTorch exports predict what PyTorch computed', () => {
 });
 
 describe('an imported model is a LayersModel', () => {
-  it('summary, save → loadLayersModel, and toONNX → onnxruntime give the same predictions', async () => {
-    const name = 'shufflenet_v2';
+  it.each(['shufflenet_v2', 'resnext', 'unet'])('%s: summary, save → loadLayersModel, and toONNX → onnxruntime give the same predictions', async (name) => {
     const m = meta(name);
     const model = await sc.loadOnnx(`file://${join(dir, `${name}.onnx`)}`);
     const lines: string[] = [];
@@ -154,6 +157,27 @@ describe('an imported model is a LayersModel', () => {
     base.getWeights().forEach((w, i) => expect(Array.from(w.dataSync())).toEqual(Array.from(frozenBefore[i])));
     tuned.dispose();
     base.dispose();
+  });
+
+  it('trains end to end through grouped convolutions and transposed convolutions (resnext, unet)', async () => {
+    // The logits and the U-Net's map regressed onto a fixed target (the imports end without a softmax).
+    for (const name of ['resnext', 'unet']) {
+      const m = meta(name);
+      const model = await sc.loadOnnx(join(dir, `${name}.onnx`), { seed: 3 });
+      model.compile({ optimizer: sc.train.adam(0.01), loss: 'meanSquaredError' });
+      const x = sc.tensor(f32(`${name}.in.bin`), m.input.shape);
+      // A learnable target: PyTorch's output shifted and doubled.
+      const y = sc.tensor(f32(`${name}.out.bin`).map((v) => 0.5 + 2 * v), m.output.shape);
+      const before = model.getWeights().map((w) => w.dataSync().slice());
+      const h = await model.fit(x, y, { epochs: 8, batchSize: 2, shuffle: false, verbose: 0 });
+      const l = h.history.loss as number[];
+      console.log(`${name} training loss: ${l[0].toFixed(4)} → ${l[l.length - 1].toFixed(4)}`);
+      expect(l[l.length - 1]).toBeLessThan(l[0] * 0.9);
+      // Every weight moved: a gradient path cut at a slice, crop or concatenation would leave some as loaded.
+      model.getWeights().forEach((w, i) => expect(Array.from(w.dataSync()), `${name} weight ${i}`).not.toEqual(Array.from(before[i])));
+      sc.dispose([x, y]);
+      model.dispose();
+    }
   });
 });
 
@@ -223,13 +247,27 @@ describe('several inputs and outputs, NCHW both ways', () => {
   });
 });
 
+const strAttr = (n: string, v: string) => new ProtoWriter().string(1, n).int(20, 3).string(4, v);
+const intAttr = (n: string, v: number) => new ProtoWriter().string(1, n).int(20, 2).int(3, v);
+const intsAttr = (n: string, v: number[]) => new ProtoWriter().string(1, n).int(20, 7).packedInts(8, v);
+/** A float initializer of the given shape with deterministic values in (−0.5, 0.5). */
+const filled = (name: string, dims: number[], seed = 0) => floatInit(name, dims, Array.from({ length: dims.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i * 0.37 + seed) * 0.5));
+/** A node with attributes. */
+const withAttrs = (n: ProtoWriter, ...attrs: ProtoWriter[]) => attrs.reduce((m, a) => m.message(5, a), n);
+/** ConvTranspose x·W(+B) → y with the given attributes. */
+const convT = (bias: boolean, ...attrs: ProtoWriter[]) => withAttrs(node('ConvTranspose', bias ? ['x', 'W', 'B'] : ['x', 'W'], ['y'], 'up'), ...attrs);
+
 describe('hand-built graphs agree with onnxruntime', () => {
-  const strAttr = (n: string, v: string) => new ProtoWriter().string(1, n).int(20, 3).string(4, v);
   // [name, nodes, initializers, input shape, output shape]: operators and attribute forms PyTorch's
   // exports above do not reach, each checked against ONNX Runtime's reading of the same file.
   const CASES: [string, ProtoWriter[], ProtoWriter[], number[], number[]][] = [
     ['Resize linear, asymmetric (tfjs bilinear)', [node('Resize', ['x', '', 's'], ['y'], 'up').message(5, strAttr('mode', 'linear')).message(5, strAttr('coordinate_transformation_mode', 'asymmetric'))],
       [floatInit('s', [4], [1, 1, 2, 3])], [2, 3, 4, 5], [2, 3, 8, 15]],
+    // PyTorch's interpolate(mode='bilinear', align_corners=False): half-pixel centers, clamped at the edges.
+    ['Resize linear, half_pixel (the opset-13 default)', [node('Resize', ['x', '', 's'], ['y'], 'up').message(5, strAttr('mode', 'linear'))],
+      [floatInit('s', [4], [1, 1, 2, 3])], [2, 3, 4, 5], [2, 3, 8, 15]],
+    ['Resize linear, pytorch_half_pixel, factor 1 on one axis', [node('Resize', ['x', '', 's'], ['y'], 'up').message(5, strAttr('mode', 'linear')).message(5, strAttr('coordinate_transformation_mode', 'pytorch_half_pixel'))],
+      [floatInit('s', [4], [1, 1, 4, 1])], [2, 3, 3, 5], [2, 3, 12, 5]],
     ['Clip to [−1, 0.5]', [node('Clip', ['x', 'lo', 'hi'], ['y'], 'clip')], [floatInit('lo', [], [-1]), floatInit('hi', [], [0.5])], [2, 3, 4, 5], [2, 3, 4, 5]],
     ['Clip with only a max', [node('Clip', ['x', '', 'hi'], ['y'], 'clip')], [floatInit('hi', [], [0.5])], [2, 3, 4, 5], [2, 3, 4, 5]],
     ['Mul by a per-channel constant, then Sub one', [node('Mul', ['x', 'k'], ['m'], 'mul'), node('Sub', ['m', 'o'], ['y'], 'sub')],
@@ -239,6 +277,31 @@ describe('hand-built graphs agree with onnxruntime', () => {
       node('Reshape', ['t', 'shape'], ['y'], 'rs')], [new ProtoWriter().packedInts(1, [3]).int(2, 7).string(8, 'shape').bytes(9, new Uint8Array(new BigInt64Array([0n, 20n, 3n]).buffer))],
       [2, 3, 4, 5], [2, 20, 3]],
     ['Softmax over the channels, before opset 13', [node('Softmax', ['x'], ['y'], 'sm').message(5, new ProtoWriter().string(1, 'axis').int(20, 2).int(3, 1))], [], [2, 7, 1, 1], [2, 7, 1, 1]],
+    ['Conv with group 2 (not depthwise), stride 2, asymmetric pads, bias',
+      [withAttrs(node('Conv', ['x', 'W', 'B'], ['y'], 'grouped'), intAttr('group', 2), intsAttr('strides', [2, 2]), intsAttr('pads', [1, 0, 2, 1]))],
+      [filled('W', [6, 2, 3, 3]), filled('B', [6], 1)], [2, 4, 7, 6], [2, 6, 4, 3]],
+    ['Conv with group 3, then Relu (fused into every group)',
+      [withAttrs(node('Conv', ['x', 'W', 'B'], ['c'], 'grouped'), intAttr('group', 3), intsAttr('pads', [1, 1, 1, 1])), node('Relu', ['c'], ['y'], 'relu')],
+      [filled('W', [9, 2, 3, 3]), filled('B', [9], 2)], [2, 6, 5, 5], [2, 9, 5, 5]],
+    ['ConvTranspose k3 s2 p1 output_padding 1 (PyTorch\'s 2× upsampling), then Relu',
+      [withAttrs(node('ConvTranspose', ['x', 'W', 'B'], ['c'], 'up'), intsAttr('strides', [2, 2]), intsAttr('pads', [1, 1, 1, 1]), intsAttr('output_padding', [1, 1])), node('Relu', ['c'], ['y'], 'relu')],
+      [filled('W', [3, 4, 3, 3]), filled('B', [4], 1)], [2, 3, 4, 5], [2, 4, 8, 10]],
+    ['ConvTranspose k4 s2 p1 without bias (DCGAN)', [convT(false, intsAttr('strides', [2, 2]), intsAttr('pads', [1, 1, 1, 1]))],
+      [filled('W', [3, 4, 4, 4])], [2, 3, 4, 5], [2, 4, 8, 10]],
+    ['ConvTranspose output_padding past the end padding (bias-only rows at the end)',
+      [convT(true, intsAttr('strides', [2, 2]), intsAttr('pads', [0, 1, 0, 0]), intsAttr('output_padding', [1, 1]))],
+      [filled('W', [3, 4, 3, 3]), filled('B', [4], 1)], [2, 3, 4, 5], [2, 4, 10, 11]],
+    ['ConvTranspose kernel smaller than the stride, asymmetric pads',
+      [convT(true, intsAttr('strides', [3, 3]), intsAttr('pads', [1, 0, 0, 2]), intsAttr('output_padding', [1, 2]))],
+      [filled('W', [3, 2, 2, 2]), filled('B', [2], 1)], [2, 3, 4, 5], [2, 2, 11, 14]],
+    ['ConvTranspose auto_pad SAME_UPPER (an odd total padding)', [convT(true, intsAttr('strides', [2, 2]), strAttr('auto_pad', 'SAME_UPPER'))],
+      [filled('W', [3, 4, 3, 3]), filled('B', [4], 1)], [2, 3, 4, 5], [2, 4, 8, 10]],
+    ['ConvTranspose auto_pad SAME_LOWER (an odd total padding)', [convT(true, intsAttr('strides', [2, 2]), strAttr('auto_pad', 'SAME_LOWER'))],
+      [filled('W', [3, 4, 3, 3]), filled('B', [4], 1)], [2, 3, 4, 5], [2, 4, 8, 10]],
+    ['ConvTranspose output_shape (even and odd total padding)', [convT(true, intsAttr('strides', [2, 2]), intsAttr('output_shape', [9, 10]))],
+      [filled('W', [3, 4, 3, 3]), filled('B', [4], 1)], [2, 3, 4, 5], [2, 4, 9, 10]],
+    ['ConvTranspose stride 1, pads 1 (a transposed "same" 3×3)', [convT(true, intsAttr('pads', [1, 1, 1, 1]))],
+      [filled('W', [3, 4, 3, 3]), filled('B', [4], 1)], [2, 3, 4, 5], [2, 4, 4, 5]],
   ];
   it.each(CASES)('%s', async (_label, nodes, inits, inShape, outShape) => {
     const opset = _label.includes('before opset 13') ? 11 : 13;
@@ -302,20 +365,34 @@ describe('loadOnnx errors name what is wrong', () => {
     model.dispose();
   });
 
-  it('PyTorch bilinear resizing (half_pixel) is an Error naming the mode, not a silently different upsampling', async () => {
+  it('linear resizing with align_corners is an Error naming the mode, not a silently different upsampling', async () => {
     const scales = floatInit('scales', [4], [1, 1, 2, 2]);
     const resize = node('Resize', ['x', '', 'scales'], ['y'], 'up');
     resize.message(5, new ProtoWriter().string(1, 'mode').int(20, 3).string(4, 'linear'));
+    resize.message(5, new ProtoWriter().string(1, 'coordinate_transformation_mode').int(20, 3).string(4, 'align_corners'));
     const bytes = modelBytes([resize], [valueInfo('x', ['N', 1, 2, 2])], [valueInfo('y', ['N', 1, 4, 4])], [scales]);
-    await expect(sc.loadOnnx(bytes)).rejects.toThrow(/node 'up' \(Resize, opset 13\): linear resizing with coordinate_transformation_mode 'half_pixel' is not supported/);
+    await expect(sc.loadOnnx(bytes)).rejects.toThrow(/node 'up' \(Resize, opset 13\): linear resizing with coordinate_transformation_mode 'align_corners' is not supported \(asymmetric .* or half_pixel/);
   });
 
-  it('a grouped convolution that is not depthwise is an Error naming the group', async () => {
-    const w = floatInit('W', [4, 2, 1, 1], new Array(8).fill(1));
-    const conv = node('Conv', ['x', 'W'], ['y'], 'grouped');
-    conv.message(5, new ProtoWriter().string(1, 'group').int(20, 2).int(3, 2));
-    const bytes = modelBytes([conv], [valueInfo('x', ['N', 4, 3, 3])], [valueInfo('y', ['N', 4, 3, 3])], [w]);
-    await expect(sc.loadOnnx(bytes)).rejects.toThrow(/node 'grouped' \(Conv, opset 13\): group 2 with 4 input channels: only group 1 and depthwise/);
+  it('a grouped convolution whose channels do not divide into its groups is an Error naming them', async () => {
+    const grouped = (group: number, wDims: number[], C: number) => modelBytes([withAttrs(node('Conv', ['x', 'W'], ['y'], 'grouped'), intAttr('group', group))],
+      [valueInfo('x', ['N', C, 3, 3])], [valueInfo('y', ['N', wDims[0], 3, 3])], [filled('W', wDims)]);
+    // W's dim 1 is not C / group.
+    await expect(sc.loadOnnx(grouped(2, [4, 3, 1, 1], 4))).rejects.toThrow(
+      /node 'grouped' \(Conv, opset 13\): group 2 with 4 input channels and W \[4,3,1,1\] \(4 output channels, 3 input channels per group\): .*W's dim 1 must be 4 \/ 2/);
+    // The input channels do not divide into the groups.
+    await expect(sc.loadOnnx(grouped(3, [6, 2, 1, 1], 4))).rejects.toThrow(/group 3 with 4 input channels and W \[6,2,1,1\].*must both divide into 3 groups/);
+    // The output channels do not.
+    await expect(sc.loadOnnx(grouped(2, [5, 2, 1, 1], 4))).rejects.toThrow(/group 2 with 4 input channels and W \[5,2,1,1\] \(5 output channels/);
+  });
+
+  it('ConvTranspose with groups or dilations is an Error naming them', async () => {
+    const up = (attr: ProtoWriter, wDims: number[], out: number[]) => modelBytes([convT(false, attr)],
+      [valueInfo('x', ['N', 4, 3, 3])], [valueInfo('y', ['N', ...out])], [filled('W', wDims)]);
+    await expect(sc.loadOnnx(up(intAttr('group', 2), [4, 1, 3, 3], [2, 5, 5]))).rejects.toThrow(
+      /node 'up' \(ConvTranspose, opset 13\): group 2: only group 1 is supported for ConvTranspose/);
+    await expect(sc.loadOnnx(up(intsAttr('dilations', [2, 2]), [4, 2, 3, 3], [2, 7, 7]))).rejects.toThrow(
+      /node 'up' \(ConvTranspose, opset 13\): dilations \[2,2\]: only 1 is supported/);
   });
 
   it('not an ONNX file, a missing file, a bad source', async () => {

@@ -9,12 +9,14 @@
 // Where an operator has no layer of its own it is composed from layers that compute exactly it
 // (HardSwish = x · clip(x/6 + 1/2, 0, 1) from Rescaling, ReLU and Multiply; a channel slice = a
 // Cropping2D over a [rows, channels, rest] view; a per-channel constant = a 1×1 depthwise
-// convolution), so the model still trains, saves and exports with the existing layer zoo.
+// convolution; a grouped convolution = a Conv2D per group's channel slice, concatenated;
+// ConvTranspose = a 'valid' Conv2DTranspose cropped to ONNX's pads), so the model still trains,
+// saves and exports with the existing layer zoo.
 
 import { argError } from '../errors.js';
 import { Conv2D } from '../layers/conv2d.js';
 import { Dense } from '../layers/dense.js';
-import { DepthwiseConv2D } from '../layers/depthwise.js';
+import { Conv2DTranspose, DepthwiseConv2D } from '../layers/depthwise.js';
 import { BatchNormalization } from '../layers/batch-norm.js';
 import { Activation, Flatten } from '../layers/reshaping.js';
 import { AveragePooling2D, MaxPooling2D } from '../layers/pooling.js';
@@ -39,7 +41,7 @@ import {
 } from './onnx-values.js';
 
 export const SUPPORTED_OPS = [
-  'Add', 'AveragePool', 'BatchNormalization', 'Cast', 'Clip', 'Concat', 'Constant', 'ConstantOfShape', 'Conv', 'Div', 'Dropout', 'Elu',
+  'Add', 'AveragePool', 'BatchNormalization', 'Cast', 'Clip', 'Concat', 'Constant', 'ConstantOfShape', 'Conv', 'ConvTranspose', 'Div', 'Dropout', 'Elu',
   'Equal', 'Expand', 'Flatten', 'Gather', 'Gemm', 'GlobalAveragePool', 'GlobalMaxPool', 'HardSigmoid', 'HardSwish', 'Identity',
   'LeakyRelu', 'MatMul', 'MaxPool', 'Mul', 'PRelu', 'Pad', 'Range', 'ReduceMax', 'ReduceMean', 'Relu', 'Reshape', 'Resize', 'Selu', 'Shape',
   'Sigmoid', 'Slice', 'Softmax', 'Softplus', 'Softsign', 'Split', 'Squeeze', 'Sub', 'Tanh', 'Transpose', 'Unsqueeze', 'Upsample', 'Where',
@@ -541,9 +543,14 @@ class Converter {
     if (syms.some((s) => s.shape.length !== rank)) this.fail(`inputs have different ranks: ${syms.map((s) => `[${this.shapeText(s.shape)}]`).join(', ')}`);
     const a = normAxis(axis, rank, this.where());
     if (a === 0) this.fail('concatenates along the batch axis; not supported');
+    return this.concat(syms, a);
+  }
+
+  /** Symbolic tensors of one rank joined along ONNX axis a (≥ 1) by a Concatenate, in the layout most of them have. */
+  private concat(syms: Sym[], a: number, suffix = ''): Sym {
     const perm = (syms.find((s) => !s.flat && sameList(s.perm, NHWC)) ?? syms.find((s) => !s.flat) ?? this.unflat(syms[0])).perm;
     const xs = syms.map((s) => this.toPerm(s, perm));
-    const st = this.apply(new Concatenate({ axis: perm.indexOf(a), name: this.layerName() }), xs.map((s) => s.st));
+    const st = this.apply(new Concatenate({ axis: perm.indexOf(a), name: this.layerName(suffix) }), xs.map((s) => s.st));
     const shape = xs[0].shape.slice();
     shape[a] = xs.reduce((t, s) => t + s.shape[a], 0);
     return this.out(st, shape, perm, xs.every((s) => s.nonNeg));
@@ -895,6 +902,11 @@ class Converter {
     const strides = this.attrInts('strides') ?? [1, 1], dil = this.attrInts('dilations') ?? [1, 1];
     const group = this.attrInt('group', 1);
     if (bias && bias.length !== O) this.fail(`B has ${bias.length} values for ${O} output channels`);
+    if (!Number.isInteger(group) || group < 1) this.fail(`group ${group}: must be a positive integer`);
+    if (group > 1 && (C % group !== 0 || O % group !== 0 || Cg * group !== C)) {
+      this.fail(`group ${group} with ${C} input channels and W [${wc.dims}] (${O} output channels, ${Cg} input channels per group): `
+        + `the input channels (${C}) and the output channels (${O}) must both divide into ${group} groups, and W's dim 1 must be ${C} / ${group}`);
+    }
     const { x, padding } = this.convPadding(x0, [kh, kw], strides, dil);
     const outName = this.node.outputs[0];
     if (group === 1) {
@@ -921,7 +933,112 @@ class Converter {
       const st = this.apply(layer, [x.st], bias ? [kernel, bias] : [kernel]);
       return this.bindOut(bind, outName, st, act);
     }
-    this.fail(`group ${group} with ${C} input channels: only group 1 and depthwise (group = input channels) convolutions are supported`);
+    // Grouped (ResNeXt): per group a channel slice of the (padded) input and a Conv2D with that
+    // group's filters (output channels [g·O/group, (g+1)·O/group)), concatenated in group order.
+    const Og = O / group;
+    const { act, bind } = this.fusedActivation(outName, ['relu', 'relu6']);
+    const parts: Sym[] = [];
+    for (let g = 0; g < group; g++) {
+      const xg = this.slice(x, 1, g * Cg, (g + 1) * Cg);
+      const kernel = new Float32Array(kh * kw * Cg * Og);
+      // The group's [Og, Cg, kh, kw] block of OIHW → HWIO.
+      for (let o = 0; o < Og; o++) for (let c = 0; c < Cg; c++) for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) {
+        kernel[((i * kw + j) * Cg + c) * Og + o] = w[(((g * Og + o) * Cg + c) * kh + i) * kw + j];
+      }
+      const layer = new Conv2D({ filters: Og, kernelSize: [kh, kw], strides: strides as [number, number], padding, dilationRate: dil as [number, number], useBias: !!bias, activation: act, name: this.layerName(`group${g}`) });
+      const st = this.apply(layer, [xg.st], bias ? [kernel, bias.slice(g * Og, (g + 1) * Og)] : [kernel]);
+      parts.push(this.out(st, [-1, Og, st.sampleShape[0], st.sampleShape[1]], NHWC, act !== 'linear'));
+    }
+    const v = this.concat(parts, 1, 'groups');
+    if (bind !== outName) this.values.set(bind, v);
+    return v;
+  }
+
+  /**
+   * ConvTranspose (group 1, no dilation): a Conv2DTranspose ('valid': every input row's full
+   * kernel footprint, length n·s + max(k − s, 0)), then a Cropping2D to ONNX's window of it —
+   * pad_begin off the start, and off the end whatever lies past s·(n − 1) + output_padding + k −
+   * pad_end. Where that window reaches past the layer's rows (output_padding beyond the end
+   * padding), zero rows at the end of the input extend the layer by bias-only rows, which is
+   * what ONNX has there. Where TensorFlow's 'same' cropping is exactly ONNX's window (DCGAN's
+   * k 4, s 2, p 1; k = s with no padding) the layer alone does it.
+   */
+  opConvTranspose([xv, wv, bv]: (Value | undefined)[]): Value {
+    const x0 = this.spatial(this.sym(xv, 'X'));
+    const wc = this.konst(wv, 'W (the filter)');
+    const w = this.floats(wv, 'W');
+    const bias = bv ? this.floats(bv, 'B') : undefined;
+    if (wc.dims.length !== 4) this.fail(`W has shape [${wc.dims}]; only 2-D transposed convolutions (W [in, out/group, kh, kw]) are supported`);
+    const [Cw, O, kh, kw] = wc.dims;
+    const [H, W, C] = x0.st.sampleShape;
+    const group = this.attrInt('group', 1);
+    if (group !== 1) this.fail(`group ${group}: only group 1 is supported for ConvTranspose (W [${wc.dims}], ${C} input channels)`);
+    if (Cw !== C) this.fail(`W [${wc.dims}] expects ${Cw} input channels, the input has ${C}`);
+    const ks = this.attrInts('kernel_shape');
+    if (ks && !sameList(ks, [kh, kw])) this.fail(`kernel_shape [${ks}] does not match W's [${kh}, ${kw}]`);
+    const s = this.attrInts('strides') ?? [1, 1], d = this.attrInts('dilations') ?? [1, 1];
+    const op = this.attrInts('output_padding') ?? [0, 0];
+    for (const [name, v, min] of [['strides', s, 1], ['dilations', d, 1], ['output_padding', op, 0]] as const) {
+      if (v.length !== 2 || v.some((e) => !Number.isInteger(e) || e < min)) this.fail(`${name} [${v}]: expected 2 integers ≥ ${min}`);
+    }
+    if (d.some((v) => v !== 1)) this.fail(`dilations [${d}]: only 1 is supported (Conv2DTranspose has no dilation)`);
+    if (bias && bias.length !== O) this.fail(`B has ${bias.length} values for ${O} output channels`);
+    const n = [H, W], k = [kh, kw];
+    // ONNX's extent before the pads come off: s·(n − 1) + output_padding + k.
+    const full = n.map((v, i) => s[i] * (v - 1) + op[i] + k[i]);
+    const pads = this.transposePads(n, k, s, op, full);
+    const outSize = full.map((f, i) => f - pads[i] - pads[i + 2]);
+    if (outSize.some((v) => v < 1)) this.fail(`pads [${pads}] leave an output of [${outSize}] for input [${n}], kernel [${k}], strides [${s}], output_padding [${op}]`);
+    const outName = this.node.outputs[0];
+    const { act, bind } = this.fusedActivation(outName, ['relu', 'relu6']);
+    // [C, O, kh, kw] → [kh, kw, O, C] (the layer's kernel is the forward convolution's HWIO, its output our input).
+    const kernel = new Float32Array(w.length);
+    for (let c = 0; c < C; c++) for (let o = 0; o < O; o++) for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) {
+      kernel[((i * kw + j) * O + o) * C + c] = w[((c * O + o) * kh + i) * kw + j];
+    }
+    const layerLen = (v: number, i: number) => v * s[i] + Math.max(k[i] - s[i], 0);
+    const end = outSize.map((v, i) => pads[i] + v); // exclusive, in the layer's 'valid' coordinates
+    const extra = n.map((v, i) => Math.max(Math.ceil((end[i] - layerLen(v, i)) / s[i]), 0));
+    let x = x0;
+    if (extra.some((e) => e > 0)) x = this.zeroPad(x0, [0, 0, extra[0], extra[1]]);
+    const m = [x.st.sampleShape[0], x.st.sampleShape[1]];
+    const crop = n.map((_, i) => [pads[i], layerLen(m[i], i) - end[i]]);
+    // TensorFlow's 'same': the n·s rows from floor(max(k − s, 0)/2) on.
+    const same = extra.every((e) => e === 0) && n.every((v, i) => outSize[i] === v * s[i] && pads[i] === Math.floor(Math.max(k[i] - s[i], 0) / 2));
+    const padding = same ? 'same' : 'valid';
+    const layer = new Conv2DTranspose({ filters: O, kernelSize: [kh, kw], strides: s as [number, number], padding, useBias: !!bias, activation: act, name: this.layerName() });
+    let st = this.apply(layer, [x.st], bias ? [kernel, bias] : [kernel]);
+    if (padding === 'valid' && crop.some(([a, b]) => a > 0 || b > 0)) {
+      st = this.apply(new Cropping2D({ cropping: [crop[0] as [number, number], crop[1] as [number, number]], name: this.layerName('crop') }), [st]);
+    }
+    if (st.sampleShape[0] !== outSize[0] || st.sampleShape[1] !== outSize[1]) {
+      this.fail(`internal error: the transposed convolution gives [${st.sampleShape.slice(0, 2)}], ONNX's size is [${outSize}]`);
+    }
+    return this.bindOut(bind, outName, st, act);
+  }
+
+  /** ConvTranspose's [top, left, bottom, right]: pads, or derived from output_shape or auto_pad as the ONNX spec says. */
+  private transposePads(n: number[], k: number[], s: number[], op: number[], full: number[]): number[] {
+    const auto = this.attrString('auto_pad', 'NOTSET');
+    if (!['NOTSET', 'VALID', 'SAME_UPPER', 'SAME_LOWER'].includes(auto)) this.fail(`auto_pad '${auto}' is not one of NOTSET, SAME_UPPER, SAME_LOWER, VALID`);
+    let target = this.attrInts('output_shape');
+    if (target && target.length === 4) target = target.slice(2);
+    if (target && target.length !== 2) this.fail(`output_shape [${target}]: expected the 2 spatial sizes`);
+    if (!target && auto.startsWith('SAME')) target = n.map((v, i) => v * s[i]);
+    if (target) {
+      const why = this.attr('output_shape') ? `output_shape [${target}]` : `auto_pad ${auto} (output [${target}] = input × strides)`;
+      const total = full.map((f, i) => f - target![i]);
+      if (total.some((t) => t < 0)) {
+        this.fail(`${why} is larger than the transposed convolution's extent [${full}] (input [${n}], kernel [${k}], strides [${s}], output_padding [${op}]); not supported`);
+      }
+      // An odd total: the extra pixel comes off the end for SAME_UPPER, off the start otherwise (the spec's equations).
+      const start = total.map((t) => (auto === 'SAME_UPPER' ? Math.floor(t / 2) : t - Math.floor(t / 2)));
+      return [start[0], start[1], total[0] - start[0], total[1] - start[1]];
+    }
+    if (auto === 'VALID') return [0, 0, 0, 0];
+    const pads = this.attrInts('pads') ?? [0, 0, 0, 0];
+    if (pads.length !== 4 || pads.some((p) => p < 0 || !Number.isInteger(p))) this.fail(`pads [${pads}]: expected 4 non-negative integers [top, left, bottom, right]`);
+    return pads;
   }
 
   /** The output of a layer with a fused activation, bound to the activation node's output too. */
@@ -1249,13 +1366,16 @@ class Converter {
       if (!repeat) this.fail(`nearest resizing with coordinate_transformation_mode '${coord}' and nearest_mode '${nearestMode}' is not supported (it does not repeat pixels)`);
       interpolation = 'nearest';
     } else if (mode === 'linear' || mode === 'bilinear') {
-      if (coord !== 'asymmetric') {
-        this.fail(`linear resizing with coordinate_transformation_mode '${coord}' is not supported: simdcnn's bilinear upsampling samples at output/factor ('asymmetric', tfjs' resizeBilinear); PyTorch's align_corners=False is 'half_pixel'`);
+      // pytorch_half_pixel differs from half_pixel only where an output axis has length 1, which
+      // an integer factor gives only at factor 1 (the identity either way).
+      if (coord !== 'asymmetric' && coord !== 'half_pixel' && coord !== 'pytorch_half_pixel') {
+        this.fail(`linear resizing with coordinate_transformation_mode '${coord}' is not supported (asymmetric — tfjs' resizeBilinear — or half_pixel / pytorch_half_pixel — PyTorch's align_corners=False)`);
       }
       interpolation = 'bilinear';
-    } else this.fail(`mode '${mode}' is not supported (nearest, or linear with asymmetric coordinates)`);
+    } else this.fail(`mode '${mode}' is not supported (nearest, or linear with asymmetric or half-pixel coordinates)`);
     const v = this.spatial(x);
-    const st = this.apply(new UpSampling2D({ size: [factors[2], factors[3]], interpolation, name: this.layerName() }), [v.st]);
+    const halfPixelCenters = interpolation === 'bilinear' && coord !== 'asymmetric';
+    const st = this.apply(new UpSampling2D({ size: [factors[2], factors[3]], interpolation, halfPixelCenters, name: this.layerName() }), [v.st]);
     return this.out(st, [-1, v.shape[1], st.sampleShape[0], st.sampleShape[1]], NHWC, v.nonNeg);
   }
   opUpsample(ins: (Value | undefined)[]): Value {
