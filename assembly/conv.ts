@@ -115,7 +115,7 @@ function micro(a: usize, ra: usize, offs: usize, kc: i32, pb: usize, bStep: usiz
 class Plan {
   h: i32; w: i32; c: i32; kh: i32; kw: i32; sh: i32; sw: i32; dh: i32; dw: i32;
   pt: i32; pl: i32; pb: i32; pr: i32; outH: i32; outW: i32; outC: i32; chunk: i32;
-  hp: i32; wp: i32; padded: bool; K: i32; pixels: i32;
+  hp: i32; wp: i32; padded: bool; K: i32; pixels: i32; prepacked: bool;
   ph: i32; pw: i32; psh: i32; psw: i32; ppt: i32; ppl: i32; pOutH: i32; pOutW: i32;
   convOut: usize; packed: usize; pad: usize; dyPack: usize; pix: usize; tiles: usize; offK: usize; ident: usize;
   ra: usize; rc: usize; cols: usize; tile: usize;
@@ -135,6 +135,7 @@ function readGeometry(p: Plan, geom: usize): void {
   p.pixels = p.outH * p.outW;
   p.ph = g(geom, 17); p.pw = g(geom, 18); p.psh = g(geom, 19); p.psw = g(geom, 20);
   p.ppt = g(geom, 21); p.ppl = g(geom, 22); p.pOutH = g(geom, 23); p.pOutW = g(geom, 24);
+  p.prepacked = g(geom, 26) != 0;
 }
 
 /** Lays the regions out from `o` (recording them in p); returns the end. One layout for both uses. */
@@ -143,7 +144,8 @@ function layout(p: Plan, o: usize): usize {
   const k8 = (p.K + NR - 1) & ~(NR - 1);
   const q = p.chunk * p.pixels;
   p.convOut = o; o += p.ph ? align16(<usize>(q * p.outC) << 2) : 0;
-  p.packed = o; o += align16(<usize>max(p.K * n8, p.outC * k8) << 2);
+  // Prepacked (inference): the forward reads the weights packWeights laid out once; no copy here.
+  p.packed = o; o += p.prepacked ? 0 : align16(<usize>max(p.K * n8, p.outC * k8) << 2);
   p.pad = o; o += p.padded ? align16(<usize>(p.chunk * p.hp * p.wp * p.c) << 2) : 0;
   p.dyPack = o; o += align16(<usize>(q * NR) << 2);
   p.pix = o; o += align16(<usize>(q + MR) << 2);
@@ -291,20 +293,30 @@ function unpool(dst: usize, gy: usize, py: usize, argmax: usize, nb: i32, outIma
  * With poolY ≠ 0 (and a pooling in geom) y is not written: each chunk's output is max-pooled from
  * scratch into poolY [n, pOutH, pOutW, outC], with the per-image argmax (as maxPoolForward) into
  * poolArgmax when that is ≠ 0.
+ * w: HWIO ([K × outC] row-major), packed per thread here; with geom[26] ≠ 0 (inference) already
+ * packed by packWeights (gemm.ts) — then the scratch has no room for a copy. geom[27] > 1: channel
+ * groups (not with a fused pooling, which needs every channel of a chunk).
  */
 export function convForwardSlice(geom: usize, x: usize, w: usize, bias: usize, y: usize, relu: i32,
   counter: usize, batch: i32, scratch: usize, poolY: usize, poolArgmax: usize, res: usize, scale: usize): void {
   const p = plan(geom, scratch);
   const resDelta: usize = res ? res - y : 0;
   const K = p.K, outC = p.outC;
-  packB(w, outC, 1, 0, K, 0, outC, p.packed);
+  if (p.prepacked) p.packed = w;
+  else packB(w, outC, 1, 0, K, 0, outC, p.packed);
   const inImage = <usize>(p.h * p.w * p.c) << 2;
   const outImage = <usize>(p.pixels * outC) << 2;
   regularRows(p.rc, outC << 2, MR);
   const bands = max(1, g(geom, 25));
   const bandRows = (p.outH + bands - 1) / bands;
+  // Claims may also split the output channels into groups of whole panels (geom[27]; batch-1
+  // layers with more channels than pixels): each thread then reads only its share of the weights.
+  const groups = max(1, g(geom, 27));
+  const groupCols = ((outC + groups - 1) / groups + NR - 1) & ~(NR - 1);
   for (;;) {
-    const c = claim(counter);
+    const claimed = claim(counter);
+    const c = claimed / groups, cg = claimed - c * groups;
+    const jBegin = cg * groupCols, jEnd = min(outC, jBegin + groupCols);
     let n0: i32, nb: i32, oy0 = 0, oy1 = p.outH;
     if (bands > 1) {
       n0 = c / bands;
@@ -318,6 +330,7 @@ export function convForwardSlice(geom: usize, x: usize, w: usize, bias: usize, y
       if (n0 >= batch) break;
       nb = min(p.chunk, batch - n0);
     }
+    if (jBegin >= jEnd) continue;
     let src = x + <usize>n0 * inImage;
     if (p.padded) {
       // The padded input rows the band's receptive fields cover (all of them for whole images).
@@ -333,7 +346,7 @@ export function convForwardSlice(geom: usize, x: usize, w: usize, bias: usize, y
     }
     const pooled = poolY != 0 && p.ph != 0;
     const dst = pooled ? p.convOut : y + <usize>n0 * outImage + (<usize>(oy0 * p.outW * outC) << 2);
-    for (let j0 = 0; j0 < outC; j0 += NR) {
+    for (let j0 = jBegin; j0 < jEnd; j0 += NR) {
       const nr = min(NR, outC - j0);
       const pb = p.packed + (<usize>(j0 * K) << 2);
       const biasJ: usize = bias ? bias + (<usize>j0 << 2) : 0;

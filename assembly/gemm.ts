@@ -29,6 +29,11 @@ export const GEMM_ACCUMULATE: i32 = 1;
 export const GEMM_RELU: i32 = 2;
 /** flags bit 2 (with bit 1): clamp to ReLU6's [0, 6] instead. */
 export const GEMM_RELU6: i32 = 4;
+/**
+ * flags bit 3: b is already packed by packWeights (full-K panels, [⌈n/8⌉][k][8]): nothing is
+ * packed per call (constant weights at inference); rsB and csB are unused.
+ */
+export const GEMM_PACKED_B: i32 = 8;
 
 const PACK_B_BYTES: usize = <usize>(KC * NC) * 4;
 const PACK_A_BYTES: usize = <usize>(MC * KC) * 4;
@@ -37,6 +42,16 @@ const TILE_BYTES: usize = <usize>(MR * NR) * 4;
 /** Bytes of scratch sgemm needs: packed B block, packed A block, one edge tile. */
 export function gemmScratchBytes(): usize {
   return PACK_B_BYTES + PACK_A_BYTES + TILE_BYTES;
+}
+
+/**
+ * Packs B [k × n] row-major (a layer's weights) into full-K NR-wide panels at dst:
+ * panel j (columns 8j..8j+7, zero-padded past n) is [k][8] floats at dst + 32·j·k bytes, so the
+ * rows pc..pc+kc of a panel are the k-major panel sgemm's KC blocks and the direct convolutions
+ * read (GEMM_PACKED_B; convForwardSlice's prepacked geometry). dst: ⌈n/8⌉·8·k floats.
+ */
+export function packWeights(b: usize, k: i32, n: i32, dst: usize): void {
+  packB(b, n, 1, 0, k, 0, n, dst);
 }
 
 /** Packs op(A)[ic..ic+mc, pc..pc+kc] into MR-high k-major panels at dst, zero-padding the last panel. */
@@ -207,8 +222,9 @@ export function sgemm(m: i32, n: i32, k: i32,
       const last = pc + kc >= k;
       // With few rows of A each B panel is used once or twice: packing it would cost more than it
       // saves (dense layers at small batch, batch-1 inference). Row-major B is then read in place.
-      const directB = csB == 1 && m <= 2 * MR;
-      if (!directB) packB(b, rsB, csB, pc, kc, jc, nc, packedB);
+      const prepacked = (flags & GEMM_PACKED_B) != 0;
+      const directB = !prepacked && csB == 1 && m <= 2 * MR;
+      if (!directB && !prepacked) packB(b, rsB, csB, pc, kc, jc, nc, packedB);
       for (let ic = 0; ic < m; ic += MC) {
         const mc = min(MC, m - ic);
         // A row-major (csA = 1) is read in place: packing it would cost as much as the
@@ -219,7 +235,9 @@ export function sgemm(m: i32, n: i32, k: i32,
           const nr = min(NR, nc - j0);
           let pb = packedB + (<usize>(j0 * kc) << 2);
           let bStep: usize = 32;
-          if (directB) {
+          if (prepacked) {
+            pb = b + (<usize>((jc + j0) * k + pc * NR) << 2);
+          } else if (directB) {
             if (nr == NR) {
               pb = b + (<usize>(pc * rsB + jc + j0) << 2);
               bStep = <usize>rsB << 2;

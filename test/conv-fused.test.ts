@@ -4,6 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { runtime, setThreads } from '../src/backend/runtime.js';
 import { conv2dGeometry, type Padding } from '../src/ops/conv.js';
 import { convBackwardFused, convForwardFused, planConvSlices } from '../src/ops/conv-fused.js';
+import type { KernelExports } from '../src/backend/kernel-exports.js';
 import { refConv2d, refConv2dBackpropFilter, refConv2dBackpropInput } from '../src/reference/conv.js';
 import { maxRelErr, randn } from './helpers/random.js';
 
@@ -20,13 +21,18 @@ const cases: Case[] = [
   // Batch-1 inference splits output rows into bands (each pads only the input rows it reads).
   ['batch 1, 3×3 stride 2 same (the MobileNet stem): row bands', [1, 15, 13, 3], [3, 3, 3, 8], 2, 'same'],
   ['batch 1, 5×5 valid, 7 rows: uneven bands', [1, 11, 6, 2], [5, 5, 2, 9], 1, 'valid'],
+  // ... or, with fewer output pixels than channels (ResNet's last stages), the channels into
+  // groups of whole 8-wide panels, the last one ragged.
+  ['batch 1, 25 pixels, 40 channels: channel groups', [1, 5, 5, 16], [3, 3, 16, 40], 1, 'same'],
+  ['batch 1, 2 pixels, 70 channels: channel groups', [1, 3, 4, 8], [3, 3, 8, 70], 1, 'valid'],
 ];
 
 const relu = (v: Float64Array) => v.map((e) => Math.max(0, e));
 
 // The forward's epilogues the planner fuses: ReLU6, and a residual (laid out as y) added before the
-// activation, on one and two threads.
-describe.each([1, 2])('direct conv forward epilogues on %i thread(s)', (threads) => {
+// activation, on one and two threads; with the kernel packed per call, or once (packWeights:
+// what inference plans do).
+describe.each([[1, false], [2, false], [1, true], [2, true]] as const)('direct conv forward epilogues on %i thread(s), prepacked %s', (threads, prepacked) => {
   afterAll(() => setThreads(2));
   for (const [name, xs, fs, strides, pad, dil] of cases) {
     for (const act of ['relu6', 'linear'] as const) {
@@ -40,8 +46,16 @@ describe.each([1, 2])('direct conv forward epilogues on %i thread(s)', (threads)
         const put = (v: Float32Array) => { const ptr = heap.alloc(v.length * 4); heap.writeF32(ptr, v); return ptr; };
         const sv = randn(g.outC, 6, 2);
         const x = put(xv), w = put(wv), b = put(bv), r = put(rv), sc = put(sv), y = heap.alloc(g.M * g.outC * 4);
-        const s = planConvSlices(g, false);
-        convForwardFused(g, s, x, w, b, y, act, undefined, r, sc);
+        const s = planConvSlices(g, false, undefined, undefined, prepacked);
+        // The case names say which split the plan took (geom[27]: channel groups).
+        if (threads === 2) expect(heap.i32[(s.geom >>> 2) + 27]).toBe(name.includes('channel groups') ? 2 : 1);
+        let wp = w;
+        if (prepacked) {
+          wp = heap.alloc(Math.ceil(g.outC / 8) * 8 * g.K * 4);
+          (runtime().kernels as KernelExports).packWeights(w, g.K, g.outC, wp);
+        }
+        convForwardFused(g, s, x, wp, b, y, act, undefined, r, sc);
+        if (wp !== w) heap.free(wp);
         const conv = refConv2d(p as never, xv, wv);
         const sum = conv.map((v, i) => v * sv[i % g.outC] + bv[i % g.outC] + rv[i]);
         const want = act === 'relu6' ? sum.map((v) => Math.min(6, Math.max(0, v))) : sum;

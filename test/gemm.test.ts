@@ -107,3 +107,27 @@ describe('wasm build selection', () => {
     expect(wasmVariant()).toBe(process.env.SIMDCNN_WASM || 'relaxed');
   });
 });
+
+// Inference plans pack a layer's weights once (packWeights: full-K 8-wide panels) and hand sgemm
+// the panels (packedB): every K block, ragged last panel, row and column thread split, with the
+// fused epilogue, must give the row-major result.
+describe('sgemm with B packed once (packWeights)', () => {
+  // [4, 200, 400]: few rows, so two threads split the columns (panel offsets into the packed B).
+  for (const [m, n, k] of [[1, 8, 3], [5, 7, 3], [12, 20, 700], [37, 70, 650], [196, 96, 576], [3, 1000, 5], [600, 40, 33], [4, 200, 400]] as const) {
+    it(`relu6(A·packed(B) × scale + bias + R) ${m}x${n}x${k}`, () => {
+      const { heap, kernels } = runtime();
+      const a = randn(m * k, 1), b = randn(k * n, 2), bias = randn(n, 3), r = randn(m * n, 4, 3), scale = randn(n, 5, 2);
+      const put = (v: Float32Array) => { const p = heap.alloc(v.length * 4); heap.writeF32(p, v); return p; };
+      const pa = put(a), pb = put(b), pbias = put(bias), pr = put(r), ps = put(scale), pc = heap.alloc(m * n * 4);
+      const packed = heap.alloc(Math.ceil(n / 8) * 8 * k * 4);
+      kernels.packWeights(pb, k, n, packed);
+      const prod = refGemm(m, n, k, a, false, b, false);
+      const want = Float64Array.from(prod, (v, i) => Math.min(6, Math.max(0, v * scale[i % n] + bias[i % n] + r[i])));
+      gemm(m, n, k, pa, false, packed, false, pc, { bias: pbias, scale: ps, act: 'relu6', res: pr, packedB: true });
+      expect(maxRelErr(heap.readF32(pc, m * n), want)).toBeLessThan(2e-6 * k + 1e-6);
+      gemm(m, n, k, pa, false, packed, false, pc, { packedB: true });
+      expect(maxRelErr(heap.readF32(pc, m * n), prod)).toBeLessThan(1e-6 * k + 1e-6);
+      for (const p of [pa, pb, pbias, pc, pr, ps, packed]) heap.free(p);
+    });
+  }
+});

@@ -6,6 +6,7 @@ export interface KernelExports {
   buildHasFma(): number;
   peakFmaLoop(iters: number): number;
   gemmScratchBytes(): number;
+  packWeights(b: number, k: number, n: number, dst: number): void;
   sgemm(m: number, n: number, k: number,
     a: number, rsA: number, csA: number,
     b: number, rsB: number, csB: number,
@@ -17,6 +18,8 @@ export interface KernelExports {
 export const GEMM_ACCUMULATE = 1;
 export const GEMM_RELU = 2;
 export const GEMM_RELU6 = 4;
+/** b is already packed by packWeights (full-K panels [⌈n/8⌉][k][8]). */
+export const GEMM_PACKED_B = 8;
 /** sgemm's K block (assembly/gemm.ts KC). */
 export const GEMM_KC = 320;
 

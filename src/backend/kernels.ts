@@ -96,9 +96,11 @@ export interface Kernels {
    * y = act(conv(x, w) (× scale) (+ bias) (+ res)): a per-channel scale (a folded batch norm), the
    * activation (ReLU or ReLU6) and a residual laid out as y in the epilogue; with a pooled plan (act
    * linear or ReLU, no res or scale), pooled.y (and pooled.argmax when training) instead of y.
+   * wVersion: the version of w's contents (StepContext.weightsVersion): an inference plan may keep
+   * a copy of w in its own layout while (w, wVersion) stay the same; undefined: w is read afresh.
    */
   convForward(p: ConvPlan, x: Buf, w: Buf, bias: Buf | undefined, y: Buf, act: EpilogueAct,
-    pooled?: { y: Buf; argmax: Buf | undefined }, res?: Buf, scale?: Buf): void;
+    pooled?: { y: Buf; argmax: Buf | undefined }, res?: Buf, scale?: Buf, wVersion?: number): void;
   /**
    * From dy (of the pooled output with a pooled plan; masked by y > 0 first when relu): dw and db
    * overwritten, dx overwritten when given. dy may be clobbered.

@@ -20,6 +20,11 @@ const opt = (b: Buf | undefined) => (b === undefined ? 0 : (b as number));
 interface WasmConvPlan extends ConvPlan {
   /** The direct passes' per-thread slices; undefined when the col matrix is x itself (plain GEMMs). */
   slices?: ConvSlices;
+  /**
+   * Inference: the weights packed once (packWeights: [⌈outC/8⌉][K][8]) for every forward until
+   * they change — the call's w address or its version (StepContext.weightsVersion) differs.
+   */
+  packed?: { buf: number; w: number; version: number | undefined };
 }
 interface WasmBroadcast extends BroadcastPlan {
   geom: BroadcastGeom;
@@ -62,13 +67,26 @@ export const wasmKernels: Kernels = {
 
   convPlan(g: Conv2DGeometry, training, pool): WasmConvPlan {
     // 1×1-style convolutions (col = x itself) are plain GEMMs over x and need no scratch.
-    const slices = g.colIsInput ? undefined : planConvSlices(g, training, pool);
-    return { g, pooled: !!slices?.pooled, slices, free: () => slices?.free() };
+    const slices = g.colIsInput ? undefined : planConvSlices(g, training, pool, undefined, !training);
+    // Inference reads weights packed once, not per call and per thread (the direct passes'
+    // scratch then has no copy: one packed copy per plan instead of one per thread).
+    const heap = runtime().heap;
+    const packed = training ? undefined : { buf: heap.alloc(Math.ceil(g.outC / 8) * 8 * g.K * 4), w: -1, version: undefined };
+    return { g, pooled: !!slices?.pooled, slices, packed, free: () => { slices?.free(); if (packed) heap.free(packed.buf); } };
   },
-  convForward(p, x, w, bias, y, act, pooled, res, scale) {
-    const { g, slices } = p as WasmConvPlan;
-    if (slices) convForwardFused(g, slices, n(x), n(w), opt(bias), opt(y), act, pooled && { y: n(pooled.y), argmax: opt(pooled.argmax) }, opt(res), opt(scale));
-    else conv2dForward(g, n(x), n(w), opt(bias), n(y), 0, act, opt(res), opt(scale));
+  convForward(p, x, w, bias, y, act, pooled, res, scale, wVersion) {
+    const { g, slices, packed } = p as WasmConvPlan;
+    let wp = n(w);
+    if (packed) {
+      if (packed.w !== wp || packed.version !== wVersion || wVersion === undefined) {
+        runtime().kernels.packWeights(wp, g.K, g.outC, packed.buf);
+        packed.w = wp;
+        packed.version = wVersion;
+      }
+      wp = packed.buf;
+    }
+    if (slices) convForwardFused(g, slices, n(x), wp, opt(bias), opt(y), act, pooled && { y: n(pooled.y), argmax: opt(pooled.argmax) }, opt(res), opt(scale));
+    else conv2dForward(g, n(x), wp, opt(bias), n(y), 0, act, opt(res), opt(scale), !!packed);
   },
   convBackward(p, x, w, y, dy, relu, dx, dw, db, pooled) {
     const { g, slices } = p as WasmConvPlan;

@@ -129,7 +129,7 @@ export class Conv2D extends Layer {
     const { conv, pre, epi } = buf as ConvBuffers;
     const k = ctx.k;
     const bias = this.useBias ? this.param(ctx, 1) : undefined;
-    k.convForward(conv, x, this.param(ctx, 0), bias, pre!, epi);
+    k.convForward(conv, x, this.param(ctx, 0), bias, pre!, epi, undefined, undefined, undefined, ctx.weightsVersion);
     if (epi !== this.activation) k.activation(this.activation, conv.g.M, this.filters, pre!, buf.y!);
   }
 
@@ -158,7 +158,8 @@ export class Conv2D extends Layer {
     const { conv } = buf as ConvBuffers;
     const pb = poolBuf as PoolBuffers;
     const bias = this.useBias ? this.param(ctx, 1) : undefined;
-    ctx.k.convForward(conv, x, this.param(ctx, 0), bias, 0, this.activation === 'relu' ? 'relu' : 'linear', { y: pb.y!, argmax: ctx.training ? pb.argmax : undefined });
+    ctx.k.convForward(conv, x, this.param(ctx, 0), bias, 0, this.activation === 'relu' ? 'relu' : 'linear', { y: pb.y!, argmax: ctx.training ? pb.argmax : undefined },
+      undefined, undefined, ctx.weightsVersion);
   }
 
   /** @internal Backward of the max pooling and this layer, from dyPooled (the gradient of the pool's output). */

@@ -43,6 +43,11 @@ export interface ConvSlices {
   /** A max pooling is fused after the convolution (planned with one). */
   pooled: boolean;
   /**
+   * Inference: the forward takes the weights packed once by packWeights (convForwardFused's w),
+   * so no thread copies them per call and the scratch holds no copy.
+   */
+  prepacked: boolean;
+  /**
    * Backward claims groups of groupChunks chunks; group g ≥ 1 sums its dw‖db into partial g−1
    * (group 0 writes the real gradients). 0 when not training or one group.
    */
@@ -63,25 +68,33 @@ export interface FusedPool {
  * Allocates the per-thread scratch for a geometry (once per plan). `pool`: a max pooling over the
  * convolution's output to fuse into the passes (its geometry's input is [batch, outH, outW, outC]).
  * `partialsBudgetBytes` bounds the backward's gradient partials (tests shrink it to force groups).
+ * `prepacked` (inference only): the forward will be given packWeights' panels of the kernel.
  */
 export function planConvSlices(g: Conv2DGeometry, training: boolean, pool?: PoolGeometry,
-  partialsBudgetBytes = PARTIALS_BUDGET_BYTES): ConvSlices {
+  partialsBudgetBytes = PARTIALS_BUDGET_BYTES, prepackedWeights = false): ConvSlices {
   const rt = runtime();
   const heap = rt.heap;
   const poolSize = threadPool()?.size ?? 1;
   // Inference on fewer images than twice the threads (batch-1 latency): chunks are bands of output
   // rows, two per thread and image, so every thread works (the backward keeps whole images).
-  const bands = !training && !pool && g.batch < 2 * poolSize && poolSize > 1 ? Math.min(g.outH, Math.ceil(2 * poolSize / g.batch)) : 1;
-  const threads = bands > 1 ? poolSize : Math.min(poolSize, g.batch);
+  // Where an image has fewer output pixels than channels (ResNet's 14×14 and 7×7 stages) the
+  // threads split the channels instead: each reads only its share of the weights (the larger
+  // operand there), and the work divides evenly where 7 rows would not.
+  const few = !training && !pool && g.batch < 2 * poolSize && poolSize > 1;
+  const groups = few && g.outH * g.outW < g.outC && g.outC >= 16 * poolSize ? poolSize : 1;
+  const bands = few && groups === 1 ? Math.min(g.outH, Math.ceil(2 * poolSize / g.batch)) : 1;
+  const threads = bands > 1 || groups > 1 ? poolSize : Math.min(poolSize, g.batch);
+  if (prepackedWeights && training) throw new Error('planConvSlices: internal error: prepacked weights in a training plan');
+  const prepacked = prepackedWeights;
   const perImage = ((g.inH + g.padTop + g.padBottom) * (g.inW + g.padLeft + g.padRight) * g.inC + g.outH * g.outW * g.outC) * 4 * (training ? 2 : 1);
   // At least as many chunks as threads, so a small batch still spreads over them.
-  const chunk = bands > 1 ? 1 : Math.max(1, Math.min(Math.ceil(g.batch / threads), Math.floor(CHUNK_BUDGET_BYTES / perImage)));
+  const chunk = bands > 1 || groups > 1 ? 1 : Math.max(1, Math.min(Math.ceil(g.batch / threads), Math.floor(CHUNK_BUDGET_BYTES / perImage)));
   const chunks = Math.ceil(g.batch / chunk) * bands;
   const geom = heap.alloc(GEOM_INTS * 4);
   heap.i32.set([g.inH, g.inW, g.inC, g.kh, g.kw, g.strideH, g.strideW, g.dilH, g.dilW, g.padTop, g.padLeft,
     g.outH, g.outW, g.outC, chunk, g.padBottom, g.padRight,
     ...(pool ? [pool.filterH, pool.filterW, pool.strideH, pool.strideW, pool.padTop, pool.padLeft, pool.outH, pool.outW] : [0, 0, 0, 0, 0, 0, 0, 0]),
-    bands, 0, 0, 0, 0, 0, 0], geom >>> 2);
+    bands, prepacked ? 1 : 0, groups, 0, 0, 0, 0], geom >>> 2);
   const probe = heap.alloc(256);
   const bytes = k().convScratchBytes(geom, probe);
   heap.free(probe);
@@ -91,11 +104,11 @@ export function planConvSlices(g: Conv2DGeometry, training: boolean, pool?: Pool
   const partialBytes = (g.K * g.outC + g.outC) * 4;
   let groupChunks = threads > 1 ? 1 : chunks;
   while ((Math.ceil(chunks / groupChunks) - 1) * partialBytes > partialsBudgetBytes) groupChunks++;
-  const groups = Math.ceil(chunks / groupChunks);
-  const partials = training && groups > 1 ? heap.alloc((groups - 1) * partialBytes) : 0;
+  const backwardGroups = Math.ceil(chunks / groupChunks);
+  const partials = training && backwardGroups > 1 ? heap.alloc((backwardGroups - 1) * partialBytes) : 0;
   const counter = heap.alloc(4);
   return {
-    threads, chunk, chunks, geom, counter, scratch, groups, groupChunks, partials, partialBytes, pooled: !!pool,
+    threads, chunk, chunks, geom, counter, scratch, groups: backwardGroups, groupChunks, partials, partialBytes, pooled: !!pool, prepacked,
     free: () => { for (const p of [geom, counter, partials, ...scratch]) if (p) heap.free(p); },
   };
 }
@@ -115,6 +128,7 @@ function run(s: ConvSlices, job: (t: number) => readonly [string, ...number[]]):
 /**
  * y = act(conv(x, w) (× scale) (+ bias) (+ res)) for the whole batch; with `pool` (slices planned with one)
  * the pooled output and argmax are written instead of y. res (0: none): a residual laid out as y.
+ * w: HWIO, or (s.prepacked) the packWeights panels of it.
  */
 export function convForwardFused(g: Conv2DGeometry, s: ConvSlices, x: number, w: number, bias: number, y: number, act: EpilogueAct,
   pool?: FusedPool, res = 0, scale = 0): void {

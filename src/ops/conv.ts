@@ -192,14 +192,16 @@ export const col2imInto = (g: Conv2DGeometry, dcol: number, dx: number, accumula
  * y[N, outH, outW, OC] = conv(x, w) (+ bias[OC]) (ReLU), fused into the GEMM epilogue.
  * x: NHWC, w: HWIO (= [K × OC] row-major), bias: address or 0, col: scratch of g.colFloats floats
  * (left holding im2col(x), reusable by conv2dBackpropFilter with colReady). All byte addresses.
+ * packedW: w holds the packWeights panels of the kernel instead.
  */
-export function conv2dForward(g: Conv2DGeometry, x: number, w: number, bias: number, y: number, col: number, act: EpilogueAct | boolean, res = 0, scale = 0): void {
+export function conv2dForward(g: Conv2DGeometry, x: number, w: number, bias: number, y: number, col: number, act: EpilogueAct | boolean, res = 0, scale = 0,
+  packedW = false): void {
   let a = x;
   if (!g.colIsInput) {
     im2colInto(g, x, col);
     a = col;
   }
-  gemm(g.M, g.outC, g.K, a, false, w, false, y, { bias, act: act === true ? 'relu' : act === false ? 'linear' : act, res, scale });
+  gemm(g.M, g.outC, g.K, a, false, w, false, y, { bias, act: act === true ? 'relu' : act === false ? 'linear' : act, res, scale, packedB: packedW });
 }
 
 /**
