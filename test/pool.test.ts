@@ -32,6 +32,12 @@ const cases: Case[] = [
   [2, 7, 7, 8, 2, 2, 2, 2, 'same'],
   [2, 7, 9, 8, 2, 2, 2, 2, 'valid'],
   [1, 6, 6, 4, 2, 2, 1, 1, 'valid'],
+  // One big image: inference (no argmax) splits it into bands of output rows over the threads —
+  // ResNet's stem pool (explicit pad 1), the unrolled 2×2 path, 'same' with bottom/right padding.
+  [1, 112, 112, 64, 3, 3, 2, 2, 1],
+  [1, 60, 50, 24, 2, 2, 2, 2, 'valid'],
+  [1, 41, 37, 48, 3, 3, 2, 2, 'same'],
+  [1, 33, 40, 52, 5, 3, 1, 2, 'same'],
 ];
 
 function heapArray(values: ArrayLike<number>): number {

@@ -13,6 +13,7 @@ import { Activation } from '../layers/reshaping.js';
 import { ReLU } from '../layers/activation-layers.js';
 import { Add } from '../layers/merge.js';
 import { MaxPooling2D } from '../layers/pooling.js';
+import { poolGeometry } from '../ops/pool.js';
 import type { Graph } from './graph.js';
 
 /** What a planned step computes: forward from its inputs' addresses, backward from dy. */
@@ -210,7 +211,7 @@ const inferenceChain: FusionRule = {
               B = bf;
             }
             const res = skip ? xs[1] : undefined;
-            if (kind === 'conv') k.convForward((lb as unknown as { conv: ConvPlan }).conv, xs[0], W, B, y, act, undefined, res, scale);
+            if (kind === 'conv') k.convForward((lb as unknown as { conv: ConvPlan }).conv, xs[0], W, B, y, act, undefined, res, scale, ctx.weightsVersion);
             else if (kind === 'depthwise') k.depthwiseForward((lb as unknown as { dw: DepthwisePlan }).dw, xs[0], W, B, y, act);
             else {
               const d = l as Dense, kd = d.inShape[d.inShape.length - 1];
@@ -268,5 +269,47 @@ const foldZeroPadding: FusionRule = {
   },
 };
 
+/** Whether a layer's output is never negative (a ReLU or ReLU6 at its end). */
+function nonNegative(l: Layer): boolean {
+  if (epilogueOf(l)) return true;
+  const a = (l as { activation?: unknown }).activation;
+  return !l.activityRegularizer && (l instanceof Conv2D || l instanceof Dense || l.className === 'DepthwiseConv2D') && (a === 'relu' || a === 'relu6');
+}
+
+/**
+ * Inference: an equal zero padding p (p < the window) read only by a 'valid' max pooling, over
+ * values that are never negative (a ReLU's output: PyTorch's ResNet stem, MaxPool pads = 1, comes
+ * in as this pair), is that pooling with padding p of its own — windows clamped to the image —
+ * since a padded 0 never beats a window's real values, which are ≥ 0 and at least one per window.
+ * The padded copy (ResNet's 114×114×64) is never written. Not in training: a tie of a real 0 with
+ * the padding would route its gradient differently.
+ */
+const foldZeroPaddingMaxPool: FusionRule = {
+  name: 'zeroPadding2d+maxPooling2d',
+  match(node, graph, keep, training) {
+    const pad = node.layer;
+    if (training || pad.className !== 'ZeroPadding2D' || keep.has(node.output.id) || pad.activityRegularizer) return undefined;
+    if (!nonNegative(node.inputs[0].sourceLayer)) return undefined;
+    const poolNode = soleReader(node.output, graph, keep);
+    const pool = poolNode?.layer;
+    if (!(pool instanceof MaxPooling2D) || pool.padding !== 'valid' || pool.activityRegularizer) return undefined;
+    const [[t, b], [l, r]] = (pad as unknown as { padding: [[number, number], [number, number]] }).padding;
+    if (t !== b || l !== r || t !== l || t >= pool.poolSize[0] || t >= pool.poolSize[1]) return undefined;
+    return {
+      nodes: [node, poolNode!], inputs: node.inputs, output: poolNode!.output, outputIsInput: false, dxInPlace: false,
+      plan(k, batch, _training, y) {
+        const g = poolGeometry(pool.name, [batch, ...pad.inShape], pool.poolSize, pool.strides, t);
+        return {
+          forward: (_ctx, xs) => k.maxPoolForward(g, xs[0], y, undefined),
+          backward() {
+            throw new Error(`${pool.name}: internal error: a folded padding was planned for training`);
+          },
+          free: () => {},
+        };
+      },
+    };
+  },
+};
+
 /** The rules the planner applies, in order. */
-export const FUSION_RULES: readonly FusionRule[] = [convMaxPool, inferenceChain, foldZeroPadding];
+export const FUSION_RULES: readonly FusionRule[] = [convMaxPool, inferenceChain, foldZeroPadding, foldZeroPaddingMaxPool];

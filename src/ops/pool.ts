@@ -2,6 +2,7 @@
 // and backward for the training loop, and the tfjs ops maxPool / avgPool.
 
 import { parallelSlices } from '../backend/parallel.js';
+import { threadPool } from '../backend/runtime.js';
 import { miscKernels } from '../backend/kernels-misc.js';
 import { argError, pair } from '../errors.js';
 import { allocTensor, Tensor } from '../tensor.js';
@@ -109,7 +110,29 @@ function perImage(g: PoolGeometry, name: 'maxPoolForward' | 'maxPoolBackward' | 
   parallelSlices(g.batch, minImages, 1, (n0, count) => [name, ...args(n0, count)] as const, k[name]);
 }
 
+/**
+ * One image (batch-1 inference) split into bands of output rows, one per thread: each band is the
+ * same kernel over the input rows its windows read, with its top padding where the band starts at
+ * the image's top. Window clamps fall where the image's do, so every output (the average pool's
+ * divisor too) is what the whole-image call gives. Not with an argmax (its indices would be the
+ * band's). Returns false where it does not apply.
+ */
+function rowBands(g: PoolGeometry, name: 'maxPoolForward' | 'avgPoolForward', x: number, y: number): boolean {
+  const pool = threadPool();
+  if (g.batch !== 1 || !pool || pool.size < 2 || g.inH * g.inW * g.channels < 65536 || g.outH < 2) return false;
+  const k = miscKernels() as unknown as Record<string, (...a: number[]) => void>;
+  const row = g.inW * g.channels * 4, outRow = g.outW * g.channels * 4;
+  parallelSlices(g.outH, 2, 1, (oy0, count) => {
+    const r0 = oy0 * g.strideH - g.padTop, r1 = (oy0 + count - 1) * g.strideH - g.padTop + g.filterH;
+    const a = Math.max(0, r0), b = Math.min(g.inH, r1);
+    const args = [1, b - a, g.inW, g.channels, g.filterH, g.filterW, g.strideH, g.strideW, a - r0, g.padLeft, count, g.outW, x + a * row, y + oy0 * outRow];
+    return [name, ...args, ...(name === 'maxPoolForward' ? [0] : [])] as const;
+  }, k[name]);
+  return true;
+}
+
 export function maxPoolForward(g: PoolGeometry, x: number, y: number, argmax: number): void {
+  if (!argmax && rowBands(g, 'maxPoolForward', x, y)) return;
   const inB = g.inH * g.inW * g.channels * 4, outB = g.outH * g.outW * g.channels * 4;
   perImage(g, 'maxPoolForward', (n0, n) => [n, g.inH, g.inW, g.channels, g.filterH, g.filterW, g.strideH, g.strideW,
     g.padTop, g.padLeft, g.outH, g.outW, x + n0 * inB, y + n0 * outB, argmax ? argmax + n0 * outB : 0]);
@@ -124,6 +147,7 @@ export function maxPoolBackward(g: PoolGeometry, dy: number, argmax: number, dx:
 
 /** y = mean of each window's valid (non-padded) taps, TF's divisor. */
 export function avgPoolForward(g: PoolGeometry, x: number, y: number): void {
+  if (rowBands(g, 'avgPoolForward', x, y)) return;
   const inB = g.inH * g.inW * g.channels * 4, outB = g.outH * g.outW * g.channels * 4;
   perImage(g, 'avgPoolForward', (n0, n) => [n, g.inH, g.inW, g.channels, g.filterH, g.filterW, g.strideH, g.strideW,
     g.padTop, g.padLeft, g.outH, g.outW, x + n0 * inB, y + n0 * outB]);
