@@ -47,10 +47,28 @@ export function stridedCopyArgs(dims: number[], srcStrides: number[], dstStrides
 }
 
 /**
+ * The same copy with its axes reordered so the kernel's inner axis (the last) is a long one with
+ * unit stride on one side: each row costs the kernel five integer divisions, so a permutation
+ * whose last axis is short (NCHW → NHWC: 3 channels) would spend its time there (0.7 ms for one
+ * 224×224 image where a 224-long inner axis takes a fraction). Every element is still copied
+ * once to its own destination, so the order does not change the result.
+ */
+function longInnerAxis(dims: number[], src: number[], dst: number[]): [number[], number[], number[]] {
+  const last = dims.length - 1;
+  if (last < 1 || (src[last] === 1 && dst[last] === 1) || dims[last] >= 64) return [dims, src, dst];
+  let best = last;
+  for (let i = 0; i < last; i++) if ((src[i] === 1 || dst[i] === 1) && dims[i] > dims[best]) best = i;
+  if (best === last) return [dims, src, dst];
+  const order = [...dims.keys()].filter((i) => i !== best).concat(best);
+  return [order.map((i) => dims[i]), order.map((i) => src[i]), order.map((i) => dst[i])];
+}
+
+/**
  * For every index i over dims: dst[Σ i_k·dstStrides_k] = src[Σ i_k·srcStrides_k] (floats; distinct destinations).
  * Its job has 22 arguments: exactly what a thread-pool job slot holds (JOB_SLOTS − 2).
  */
 export function stridedCopy(dims: number[], src: number, srcStrides: number[], dst: number, dstStrides: number[]): void {
+  [dims, srcStrides, dstStrides] = longInnerAxis(dims, srcStrides, dstStrides);
   const [d, s, t] = stridedCopyArgs(dims, srcStrides, dstStrides);
   if (d.some((x) => x === 0)) return;
   const rows = d[0] * d[1] * d[2] * d[3] * d[4];
