@@ -25,6 +25,9 @@ const GROUPS = {
   'mobilenetv2-train': { kind: 'training', model: 'mobilenetv2-035', batches: [64], quickBatches: [16] },
   cold: { kind: 'cold', models: ['notes', 'mobilenetv2'] },
   memory: { kind: 'memory', models: ['mobilenetv2'] },
+  // torchvision's resnet18 and mobilenet_v2 exported by PyTorch (scripts/onnx-parity-full.py, needs
+  // /usr/bin/python3 with torch): the same .onnx in simdcnn's loadOnnx and onnxruntime-web.
+  'torchvision-onnx': { kind: 'onnx', models: [] },
 };
 const SHORT = { mobilenetv2: 'MobileNetV2', resnet50: 'ResNet-50', resnet20: 'ResNet-20', 'mobilenetv2-035': 'MobileNetV2-0.35', notes: 'MNIST CNN' };
 const USAGE = `usage: node bench/models.mjs [--quick] [--json] [--rows ${Object.keys(GROUPS).join(',')}]`;
@@ -76,6 +79,7 @@ const AGREE = 1e-4;
 const selected = flags.rows.map((r) => [r, GROUPS[r]]);
 const timedGroups = selected.filter(([, g]) => g.kind === 'inference' || g.kind === 'training');
 const needModels = new Set(selected.flatMap(([, g]) => g.model ? [g.model] : g.models));
+const onnxWanted = selected.some(([, g]) => g.kind === 'onnx');
 const firstLine = (msg) => String(msg).split('\n')[0];
 // A runner's rejection reads "label: Error: message" (the child's stack); keep the label and the message.
 const reason = (e) => firstLine(e.message).replace(/^(.*?): [A-Za-z]*Error: /, '$1: ');
@@ -325,13 +329,32 @@ try {
   }
   if (!selected.some(([, g]) => g.kind === 'cold')) cold.length = 0;
 
+  // ---- torchvision ONNX files: simdcnn's loadOnnx beside onnxruntime-web, 1 and all threads --------
+  const onnx = { rows: [], note: undefined };
+  if (onnxWanted) {
+    const dir = join(work, 'torchvision-onnx');
+    try {
+      log('exporting torchvision resnet18 and mobilenet_v2 with PyTorch (scripts/onnx-parity-full.py)…');
+      await run('/usr/bin/python3', [new URL('../scripts/onnx-parity-full.py', import.meta.url).pathname, '--out', dir], { encoding: 'utf8', timeout: 900_000, maxBuffer: 1 << 22 });
+      for (const t of THREADS) {
+        log(`torchvision ONNX files, ${t} thread(s)…`);
+        const { stdout } = await run(process.execPath, [new URL('./onnx-import.mjs', import.meta.url).pathname, '--json', '--threads', String(t), '--reps', Q ? '3' : '30',
+          join(dir, 'resnet18.onnx'), join(dir, 'mobilenet_v2.onnx')], { encoding: 'utf8', timeout: 900_000, maxBuffer: 1 << 22 });
+        onnx.rows.push(...JSON.parse(stdout).rows.map((r) => ({ ...r, threads: t })));
+      }
+    } catch (e) {
+      onnx.note = `not run: ${reason(e)} (needs /usr/bin/python3 with python3-torch, python3-torchvision, python3-onnx)`;
+      log(`  ${onnx.note}`);
+    }
+  }
+
   // ---- results ---------------------------------------------------------------------------------
   const result = {
     machine: { ...machine(), loadAverage1m: { start: loadStart, end: os.loadavg()[0] } }, quick: Q, rows: rows, rounds: ROUNDS, allThreads: ALL, peakGflops: peaks,
-    simdcnnWasm: info.simdcnn.backend,
-    versions: { simdcnn: info.simdcnn.version, tfjs: info.tfjs?.version, tfjsWasm: info.tfjs?.wasmVersion, ort: info.ort?.version, pytorch: info.pytorch?.version, node: process.version },
+    simdcnnWasm: info.simdcnn?.backend ?? null,
+    versions: { simdcnn: info.simdcnn?.version, tfjs: info.tfjs?.version, tfjsWasm: info.tfjs?.wasmVersion, ort: info.ort?.version, pytorch: info.pytorch?.version, node: process.version },
     models: Object.fromEntries(Object.entries(models).map(([k, m]) => [k, { label: m.label, params: m.params, layers: m.layers, flopsPerImage: m.flopsPerImage, weightBytes: m.weightBytes, onnxBytes: m.onnxBytes ?? null }])),
-    agreement, tfjsGrads, cold, memory,
+    agreement, tfjsGrads, cold, memory, onnx,
     notes: [
       'FLOPs per image: 2 × the multiply-adds of the convolution, depthwise and dense layers, counted from each model (PyTorch rows from torchvision\'s own model: its ResNet-50 is v1.5, stride on the 3×3 convolution); training counted as 3× the forward (forward, input gradient, weight gradient).',
       'Inference: predict on a prepared float tensor (simdcnn, tfjs), session.run (onnxruntime-web), the model in eval mode under torch.no_grad (PyTorch); latency = median time of one call of the whole batch.',
@@ -344,9 +367,17 @@ try {
   };
   const resultsDir = new URL('./results/', import.meta.url);
   const md = markdown(result);
-  writeFileSync(new URL('models.json', resultsDir), JSON.stringify(result, null, 2) + '\n');
-  writeFileSync(new URL('models.md', resultsDir), md);
-  writeFileSync(new URL('models.svg', resultsDir), svg(result));
+  // The ONNX rows also on their own (so `--rows torchvision-onnx` refreshes them without
+  // replacing the full run's table with one that has nothing else).
+  if (onnxWanted) {
+    writeFileSync(new URL('onnx-torchvision.json', resultsDir), JSON.stringify({ machine: result.machine, quick: Q, versions: result.versions, onnx }, null, 2) + '\n');
+    writeFileSync(new URL('onnx-torchvision.md', resultsDir), markdown({ ...result, rows: [], cold: [], memory: [], agreement: {}, tfjsGrads: undefined, notes: [] }));
+  }
+  if (selected.some(([, g]) => g.kind !== 'onnx')) {
+    writeFileSync(new URL('models.json', resultsDir), JSON.stringify(result, null, 2) + '\n');
+    writeFileSync(new URL('models.md', resultsDir), md);
+    writeFileSync(new URL('models.svg', resultsDir), svg(result));
+  }
   if (flags.json) console.log(JSON.stringify(result));
   else console.log('\n' + md);
 } catch (e) {

@@ -55,6 +55,13 @@ export function markdown(res) {
     L.push('|---|---:|---:|');
     for (const r of res.memory) L.push(`| ${r.library} | ${r.heapBytes == null ? '—' : mb(r.heapBytes)} | ${r.rss == null ? r.note : mb(r.rss)} |`);
   }
+  if (res.onnx && (res.onnx.rows.length || res.onnx.note)) {
+    L.push('');
+    L.push('| PyTorch-exported ONNX (torchvision, 224², batch 1) | threads | max \\|simdcnn − ORT\\| | simdcnn ms | onnxruntime-web ms | simdcnn / ORT latency |');
+    L.push('|---|---:|---:|---:|---:|---:|');
+    if (res.onnx.note) L.push(`| ${res.onnx.note} | | | | | |`);
+    for (const r of res.onnx.rows) L.push(`| ${r.model} | ${r.threads} | ${r.maxDiff.toExponential(1)} | ${num(r.simdcnnMs, 2)} | ${num(r.ortMs, 2)} | ${r.ratio.toFixed(2)}× |`);
+  }
   L.push('');
   const agree = Object.entries(res.agreement).map(([k, a]) => `${res.models[k].label}: ${Object.entries(a).map(([lib, d]) => `${lib} ${typeof d === 'number' ? d.toExponential(1) : d}`).join(', ')}`);
   if (agree.length) L.push(`Checks before timing — max |probability − simdcnn's| over 2 images, same model files: ${agree.join('; ')}.`);
