@@ -1,7 +1,7 @@
 // The worker pool: every worker instantiates the same kernel module over the one shared memory,
 // then sleeps in Atomics.wait until the calling thread posts a job. A job is one kernel call per
 // thread (export name + numeric arguments), written into a shared job table; the caller runs slice 0
-// itself and then sleeps (Atomics.wait, no spinning) until the workers have finished theirs.
+// itself and then waits until the workers have finished theirs (a 0.2 ms poll, then Atomics.wait).
 // Work is split by the callers in fixed, thread-count-determined ways, so results are
 // bit-identical from run to run for a given thread count.
 
@@ -15,6 +15,8 @@ export const CTRL = { generation: 0, pending: 1, ready: 2, error: 3, words: 16 }
  * stops using the CPU at once.
  */
 export const WORKER_SPIN_MS = 2;
+/** How long the calling thread polls for the workers to finish a job before it sleeps. */
+export const MAIN_SPIN_MS = 0.2;
 /** f64 slots per thread in the job table: [exportIndex, argc, ...args]. */
 export const JOB_SLOTS = 24;
 
@@ -114,8 +116,13 @@ export class ThreadPool {
     const own = calls[0];
     if (own) this.exportsMain[own[0]](...(own.slice(1) as number[]));
     if (posted > 0) {
+      // A short spin first: the workers usually finish within microseconds of this thread, and a
+      // futex wake-up costs tens of them — on every one of a network's ~100 passes.
       let p: number;
-      while ((p = Atomics.load(this.ctrl, CTRL.pending)) !== 0) Atomics.wait(this.ctrl, CTRL.pending, p);
+      const spinUntil = performance.now() + MAIN_SPIN_MS;
+      while ((p = Atomics.load(this.ctrl, CTRL.pending)) !== 0) {
+        if (performance.now() > spinUntil) Atomics.wait(this.ctrl, CTRL.pending, p);
+      }
       const err = Atomics.load(this.ctrl, CTRL.error);
       if (err !== 0) {
         Atomics.store(this.ctrl, CTRL.error, 0);
