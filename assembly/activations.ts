@@ -5,6 +5,8 @@
 // OUTPUT y, not x: y carries everything the derivative needs (relu: y > 0 ⇔ x > 0; sigmoid:
 // y(1−y); tanh: 1−y²), so the layer can drop x and the forward may run in place.
 
+import { sigmoidV } from './simd';
+
 /** y = max(x, 0). NaN stays NaN. y may equal x. */
 export function reluForward(n: i32, x: usize, y: usize): void {
   const n4 = n & ~3;
@@ -38,7 +40,12 @@ export function reluBackward(n: i32, y: usize, dy: usize, dx: usize): void {
 
 /** y = 1 / (1 + e^−x); saturates to exactly 0 / 1 without overflow trouble. y may equal x. */
 export function sigmoidForward(n: i32, x: usize, y: usize): void {
-  for (let i = 0; i < n; i++) {
+  const n4 = n & ~3;
+  for (let i = 0; i < n4; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(y + o, sigmoidV(v128.load(x + o)));
+  }
+  for (let i = n4; i < n; i++) {
     const o = <usize>i << 2;
     store<f32>(y + o, <f32>1 / (<f32>1 + Mathf.exp(-load<f32>(x + o))));
   }
@@ -308,6 +315,15 @@ export function actForwardP(op: i32, n: i32, x: usize, y: usize, a: f32, b: f32,
   const n4 = n & ~3;
   let i = 0;
   // The piecewise-linear ops in f32x4 (wasm min/max propagate NaN, as the scalar forms do).
+  if (op == 2 || op == 7) {
+    // Sigmoid and swish (EfficientNet's SiLU, 49 passes per image) through the vector exp.
+    for (; i < n4; i += 4) {
+      const o = <usize>i << 2;
+      const v = v128.load(x + o);
+      const sg = sigmoidV(v);
+      v128.store(y + o, op == 2 ? sg : f32x4.mul(v, sg));
+    }
+  }
   if (op == 4 || op == 10 || op == 12 || op == 13) {
     const z = f32x4.splat(0), one = f32x4.splat(1), six = f32x4.splat(6), p2 = f32x4.splat(0.2), half = f32x4.splat(0.5), av = f32x4.splat(a);
     for (; i < n4; i += 4) {

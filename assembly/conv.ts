@@ -31,7 +31,7 @@
 // g−1, summed in group order by the caller): a bounded number of partials, whatever the batch.
 
 import { fmadd } from './simd';
-import { packB, storeRow, epilogue, NR, EPI_RES } from './pack';
+import { packB, storeRow, epilogue, swishRows, NR, EPI_RES, ACT_SWISH } from './pack';
 import { biasGrad, reluBackward } from './activations';
 import { maxPoolForward } from './pool';
 
@@ -358,6 +358,8 @@ export function convForwardSlice(geom: usize, x: usize, w: usize, bias: usize, y
           scale ? scale + (<usize>j0 << 2) : 0);
       }
     }
+    // Swish (inference; storeRow leaves it) over the claim's finished output while it is in cache.
+    if (relu == ACT_SWISH && !pooled) swishRows(dst + (<usize>jBegin << 2), Q, jEnd - jBegin, outC);
     if (pooled) {
       const pooledImage = <usize>(p.pOutH * p.pOutW * outC) << 2;
       maxPoolForward(nb, p.outH, p.outW, outC, p.ph, p.pw, p.psh, p.psw, p.ppt, p.ppl, p.pOutH, p.pOutW,

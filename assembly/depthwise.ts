@@ -20,12 +20,14 @@
 // (chunk k of `chunkRows` rows to dw0 for k = 0, else to partials + (k−1)·partialBytes), which
 // TypeScript then sums in chunk order (addPartials): the same sums for any thread count.
 
-import { fmadd } from './simd';
+import { fmadd, sigmoidV } from './simd';
 
 /** Epilogue codes (src/ops/depthwise.ts mirrors them). */
 const ACT_LINEAR = 0;
 const ACT_RELU = 1;
 const ACT_RELU6 = 2;
+/** x·sigmoid(x): inference only (the backward masks from y, which swish's gradient cannot use). */
+const ACT_SWISH = 3;
 
 // @ts-ignore: decorator
 @inline function g(geom: usize, i: i32): i32 {
@@ -34,12 +36,14 @@ const ACT_RELU6 = 2;
 
 // @ts-ignore: decorator
 @inline function actV(act: i32, v: v128): v128 {
+  if (act == ACT_SWISH) return f32x4.mul(v, sigmoidV(v));
   if (act == ACT_RELU) return f32x4.max(v, f32x4.splat(0));
   if (act == ACT_RELU6) return f32x4.min(f32x4.max(v, f32x4.splat(0)), f32x4.splat(6));
   return v;
 }
 // @ts-ignore: decorator
 @inline function actS(act: i32, v: f32): f32 {
+  if (act == ACT_SWISH) return v * f32x4.extract_lane(sigmoidV(f32x4.splat(v)), 0);
   if (act == ACT_RELU) return max(v, <f32>0);
   if (act == ACT_RELU6) return min(max(v, <f32>0), <f32>6);
   return v;
@@ -70,6 +74,7 @@ export function depthwiseForward(geom: usize, x: usize, w: usize, bias: usize, y
   if (g(geom, 3) == 1) {
     if (act == ACT_RELU) forwardRows(1, ACT_RELU, geom, x, w, bias, y, rowStart, rowCount);
     else if (act == ACT_RELU6) forwardRows(1, ACT_RELU6, geom, x, w, bias, y, rowStart, rowCount);
+    else if (act == ACT_SWISH) forwardRows(1, ACT_SWISH, geom, x, w, bias, y, rowStart, rowCount);
     else forwardRows(1, ACT_LINEAR, geom, x, w, bias, y, rowStart, rowCount);
   } else {
     forwardRows(0, act, geom, x, w, bias, y, rowStart, rowCount);

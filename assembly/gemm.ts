@@ -16,7 +16,7 @@
 // Scratch is caller-owned (each thread passes its own): gemmScratchBytes() bytes, 16-byte aligned.
 
 import { fmadd } from './simd';
-import { packB, storeRow, epilogue, NR, ACT_RELU, ACT_RELU6, EPI_RES } from './pack';
+import { packB, storeRow, epilogue, swishRows, NR, ACT_RELU, ACT_RELU6, ACT_SWISH, EPI_RES } from './pack';
 
 const MR: i32 = 6;
 const KC: i32 = 320;
@@ -34,6 +34,8 @@ export const GEMM_RELU6: i32 = 4;
  * packed per call (constant weights at inference); rsB and csB are unused.
  */
 export const GEMM_PACKED_B: i32 = 8;
+/** flags bit 4: apply swish (x·sigmoid(x)) to the final result instead of ReLU. */
+export const GEMM_SWISH: i32 = 16;
 
 const PACK_B_BYTES: usize = <usize>(KC * NC) * 4;
 const PACK_A_BYTES: usize = <usize>(MC * KC) * 4;
@@ -208,7 +210,7 @@ export function sgemm(m: i32, n: i32, k: i32,
   const packedB = scratch;
   const packedA = scratch + PACK_B_BYTES;
   const tile = packedA + PACK_A_BYTES;
-  const relu = flags & GEMM_RELU ? (flags & GEMM_RELU6 ? ACT_RELU6 : ACT_RELU) : 0;
+  const relu = flags & GEMM_SWISH ? ACT_SWISH : flags & GEMM_RELU ? (flags & GEMM_RELU6 ? ACT_RELU6 : ACT_RELU) : 0;
   // The residual is read through C's addresses shifted by a constant (wrapping) byte distance.
   const resDelta: usize = res ? res - c : 0;
   // Split K evenly so no block is a sliver (e.g. K = 400 → 200 + 200, not 320 + 80).
@@ -264,6 +266,8 @@ export function sgemm(m: i32, n: i32, k: i32,
             }
           }
         }
+        // Swish over the finished block while it is in cache (storeRow does not apply it).
+        if (last && relu == ACT_SWISH) swishRows(c + (<usize>(ic * ldc + jc) << 2), mc, nc, ldc);
       }
     }
   }

@@ -1,6 +1,8 @@
 // Packing and tile-store helpers shared by the GEMM (gemm.ts) and the direct convolutions
 // (conv-direct.ts). Not exported from the module: internal to the kernels.
 
+import { sigmoidV } from './simd';
+
 /** Width of a packed B panel and of every micro-kernel's tile (two f32x4 per row). */
 export const NR: i32 = 8;
 
@@ -65,7 +67,7 @@ export function packB(b: usize, rsB: i32, csB: i32, pc: i32, kc: i32, jc: i32, n
 // Writes one 8-wide row of the tile. The epilogue, in this order: + the value at dst when beta
 // (accumulating into C: GEMM_ACCUMULATE, or a later K block), × scale, + bias, + the residual at
 // dst + resDelta (a tensor laid out like C, resDelta bytes away: a ResNet/MobileNetV2 block's skip),
-// then the activation. `mode`: bits 0–1 the activation (ACT_RELU, ACT_RELU6), bit 2 (EPI_RES) the
+// then the activation. `mode`: bits 0–1 the activation (ACT_RELU, ACT_RELU6, ACT_SWISH), bit 2 (EPI_RES) the
 // residual. Callers pass scale, bias and mode only with the last K block. scale is a folded batch
 // norm's per-channel a = γ/√(σ² + ε), so the kernel itself never needs a rescaled copy.
 // @ts-ignore: decorator
@@ -86,8 +88,10 @@ export function packB(b: usize, rsB: i32, csB: i32, pc: i32, kc: i32, jc: i32, n
     v0 = f32x4.add(v0, v128.load(dst + resDelta));
     v1 = f32x4.add(v1, v128.load(dst + resDelta, 16));
   }
+  // ACT_SWISH is applied by the caller over the finished block (swishRows): inlined here, at every
+  // tile store, the exp made the module a third larger.
   const act = mode & 3;
-  if (act) {
+  if (act == ACT_RELU || act == ACT_RELU6) {
     const z = f32x4.splat(0);
     v0 = f32x4.max(v0, z);
     v1 = f32x4.max(v1, z);
@@ -109,7 +113,7 @@ export function packB(b: usize, rsB: i32, csB: i32, pc: i32, kc: i32, jc: i32, n
   if (bias) v += load<f32>(bias);
   if (mode & EPI_RES) v += load<f32>(dst + resDelta);
   const act = mode & 3;
-  if (act) {
+  if (act == ACT_RELU || act == ACT_RELU6) {
     v = max(v, <f32>0);
     if (act == ACT_RELU6) v = min(v, <f32>6);
   }
@@ -119,5 +123,29 @@ export function packB(b: usize, rsB: i32, csB: i32, pc: i32, kc: i32, jc: i32, n
 /** Activation codes of the GEMM/convolution epilogues (src/backend/kernel-exports.ts mirrors them). */
 export const ACT_RELU: i32 = 1;
 export const ACT_RELU6: i32 = 2;
+/**
+ * x·sigmoid(x) (SiLU: EfficientNet), inference only (its gradient needs x, which is not kept):
+ * storeRow leaves it to the caller, which runs swishRows over each block it has finished while
+ * the block is still in cache.
+ */
+export const ACT_SWISH: i32 = 3;
+
+/** C[r, j] = swish(C[r, j]) for r < rows, j < cols, rows ldc floats apart (one lane path: same bits anywhere). */
+export function swishRows(c: usize, rows: i32, cols: i32, ldc: i32): void {
+  const c4 = cols & ~3;
+  for (let r = 0; r < rows; r++) {
+    const row = c + (<usize>(r * ldc) << 2);
+    for (let j = 0; j < c4; j += 4) {
+      const p = row + (<usize>j << 2);
+      const v = v128.load(p);
+      v128.store(p, f32x4.mul(v, sigmoidV(v)));
+    }
+    for (let j = c4; j < cols; j++) {
+      const p = row + (<usize>j << 2);
+      const v = load<f32>(p);
+      store<f32>(p, v * f32x4.extract_lane(sigmoidV(f32x4.splat(v)), 0));
+    }
+  }
+}
 /** Epilogue mode bit: add the residual. */
 export const EPI_RES: i32 = 4;

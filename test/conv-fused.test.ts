@@ -35,7 +35,7 @@ const relu = (v: Float64Array) => v.map((e) => Math.max(0, e));
 describe.each([[1, false], [2, false], [1, true], [2, true]] as const)('direct conv forward epilogues on %i thread(s), prepacked %s', (threads, prepacked) => {
   afterAll(() => setThreads(2));
   for (const [name, xs, fs, strides, pad, dil] of cases) {
-    for (const act of ['relu6', 'linear'] as const) {
+    for (const act of ['relu6', 'linear', 'swish'] as const) {
       it(`${name}: ${act}(conv × scale + bias + residual)`, () => {
         setThreads(threads);
         const { heap } = runtime();
@@ -58,7 +58,7 @@ describe.each([[1, false], [2, false], [1, true], [2, true]] as const)('direct c
         if (wp !== w) heap.free(wp);
         const conv = refConv2d(p as never, xv, wv);
         const sum = conv.map((v, i) => v * sv[i % g.outC] + bv[i % g.outC] + rv[i]);
-        const want = act === 'relu6' ? sum.map((v) => Math.min(6, Math.max(0, v))) : sum;
+        const want = act === 'relu6' ? sum.map((v) => Math.min(6, Math.max(0, v))) : act === 'swish' ? sum.map((v) => v / (1 + Math.exp(-v))) : sum;
         expect(maxRelErr(heap.readF32(y, want.length), want)).toBeLessThan(1e-5 * g.K);
         s.free();
         for (const ptr of [x, w, b, r, sc, y]) heap.free(ptr);

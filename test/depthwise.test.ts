@@ -20,7 +20,7 @@ function heapArray(values: ArrayLike<number>): number {
 const read = (p: number, n: number) => runtime().heap.readF32(p, n);
 
 // [inH, inW, C, dm, kh, kw, stride, dilation, padding, act]
-type Case = [number, number, number, number, number, number, number | [number, number], number, 'valid' | 'same', DepthwiseActivation];
+type Case = [number, number, number, number, number, number, number | [number, number], number, 'valid' | 'same', Exclude<DepthwiseActivation, 'swish'>];
 const CASES: Case[] = [
   [5, 5, 4, 1, 1, 1, 1, 1, 'valid', 'linear'],
   [6, 7, 3, 1, 3, 3, 1, 1, 'same', 'relu'],
@@ -41,7 +41,7 @@ const CASES: Case[] = [
 interface Out { y: Float32Array; dx: Float32Array; dw: Float32Array; db: Float32Array }
 
 function run(xShape: number[], wShape: number[], stride: number | [number, number], dil: number, pad: 'valid' | 'same',
-  act: DepthwiseActivation, x: Float32Array, w: Float32Array, bias: Float32Array, dy: Float32Array): Out {
+  act: Exclude<DepthwiseActivation, 'swish'>, x: Float32Array, w: Float32Array, bias: Float32Array, dy: Float32Array): Out {
   const { heap } = runtime();
   const g = depthwiseGeometry('test', xShape, wShape, stride, pad, dil);
   const p = wasmKernels.depthwisePlan(g, true);
@@ -152,4 +152,27 @@ describe('depthwise geometry errors', () => {
     expect(() => depthwiseConv2d(tensor(x, [2, 6, 5, 3]), tensor(w, [3, 3, 3, 2]), 1, 'same', 'NCHW')).toThrow(/dataFormat must be 'NHWC'/);
     expect(() => depthwiseConv2d(tensor(x, [2, 6, 5, 3]), tensor(w.subarray(0, 18), [18]), 1, 'same')).toThrow(/depthwiseConv2d: filter must be a rank-4 tensor/);
   });
+});
+
+// Inference fuses swish (x·sigmoid(x), EfficientNet's SiLU) into the pass: forward only (training
+// runs it as a pass of its own, since its gradient needs the pre-activation). Every case above,
+// against the float64 linear reference with swish applied after.
+describe('depthwise forward with swish fused (inference)', () => {
+  const swish = (v: number) => v / (1 + Math.exp(-v));
+  for (const [h, wd, c, dm, kh, kw, stride, dil, pad] of CASES) {
+    it(`${h}×${wd}×${c} dm ${dm}, ${kh}×${kw} stride ${stride} dil ${dil} ${pad}`, () => {
+      const { heap } = runtime();
+      const xShape = [2, h, wd, c], wShape = [kh, kw, c, dm];
+      const p = refParams(xShape, wShape, stride, dil, pad);
+      const x = randn(2 * h * wd * c, 5 + h, 3), w = randn(kh * kw * c * dm, 6 + c, 0.7), bias = randn(c * dm, 7);
+      const g = depthwiseGeometry('test', xShape, wShape, stride, pad, dil);
+      const plan = wasmKernels.depthwisePlan(g, false);
+      const px = heapArray(x), pw = heapArray(w), pb = heapArray(bias), py = heapArray(new Float32Array(g.M * g.outC).fill(NaN));
+      wasmKernels.depthwiseForward(plan, px, pw, pb, py, 'swish');
+      const want = refDepthwiseForward(p, x, w, bias, 'linear').map(swish);
+      expect(maxRelErr(read(py, want.length), want)).toBeLessThan(TOL);
+      plan.free();
+      for (const q of [px, pw, pb, py]) heap.free(q);
+    });
+  }
 });

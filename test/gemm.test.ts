@@ -131,3 +131,25 @@ describe('sgemm with B packed once (packWeights)', () => {
     });
   }
 });
+
+// Swish (EfficientNet's SiLU) fused into the epilogue, inference only: applied over each finished
+// block, so every K block, edge tile and thread split must still give x·sigmoid(x) of the result.
+describe('sgemm with swish fused', () => {
+  for (const [m, n, k] of [[1, 8, 3], [5, 7, 3], [37, 70, 650], [196, 96, 576], [130, 600, 40], [4, 200, 400]] as const) {
+    it(`swish(A·B × scale + bias) ${m}x${n}x${k}, B row-major and packed`, () => {
+      const { heap, kernels } = runtime();
+      const a = randn(m * k, 11), b = randn(k * n, 12, 0.3), bias = randn(n, 13), scale = randn(n, 14, 2);
+      const put = (v: Float32Array) => { const p = heap.alloc(v.length * 4); heap.writeF32(p, v); return p; };
+      const pa = put(a), pb = put(b), pbias = put(bias), ps = put(scale), pc = heap.alloc(m * n * 4);
+      const packed = heap.alloc(Math.ceil(n / 8) * 8 * k * 4);
+      kernels.packWeights(pb, k, n, packed);
+      const prod = refGemm(m, n, k, a, false, b, false);
+      const want = Float64Array.from(prod, (v, i) => { const z = v * scale[i % n] + bias[i % n]; return z / (1 + Math.exp(-z)); });
+      gemm(m, n, k, pa, false, pb, false, pc, { bias: pbias, scale: ps, act: 'swish' });
+      expect(maxRelErr(heap.readF32(pc, m * n), want)).toBeLessThan(2e-6 * k + 1e-6);
+      gemm(m, n, k, pa, false, packed, false, pc, { bias: pbias, scale: ps, act: 'swish', packedB: true });
+      expect(maxRelErr(heap.readF32(pc, m * n), want)).toBeLessThan(2e-6 * k + 1e-6);
+      for (const p of [pa, pb, pbias, pc, ps, packed]) heap.free(p);
+    });
+  }
+});

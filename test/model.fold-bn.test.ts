@@ -50,6 +50,20 @@ const cases: [string, () => LayersModel][] = [
     u = layers.batchNormalization({}).apply(layers.conv2d({ filters: 6, kernelSize: 1, useBias: false }).apply(u));
     return model({ inputs: x, outputs: layers.add().apply([u, t]), seed: 3 });
   }],
+  // EfficientNet's pattern (PyTorch SiLU → Activation('swish')): swish in the conv, depthwise and
+  // dense epilogues, and a conv whose own activation is swish (inference only).
+  ['EfficientNet-style: conv → BN → swish, depthwise → BN → swish, conv(activation swish), conv → BN, dense → BN → swish', () => {
+    const x = input({ shape: [9, 9, 4] });
+    let t = layers.conv2d({ filters: 8, kernelSize: 3, strides: 2, padding: 'same', useBias: false }).apply(x);
+    t = layers.activation({ activation: 'swish' }).apply(layers.batchNormalization({}).apply(t));
+    t = layers.depthwiseConv2d({ kernelSize: 3, padding: 'same', useBias: false }).apply(t);
+    t = layers.activation({ activation: 'swish' }).apply(layers.batchNormalization({}).apply(t));
+    t = layers.conv2d({ filters: 6, kernelSize: 1, activation: 'swish' }).apply(t);
+    t = layers.batchNormalization({}).apply(layers.conv2d({ filters: 6, kernelSize: 1 }).apply(t));
+    t = layers.dense({ units: 5 }).apply(layers.flatten().apply(t));
+    t = layers.activation({ activation: 'swish' }).apply(layers.batchNormalization({}).apply(t));
+    return model({ inputs: x, outputs: t, seed: 4 });
+  }],
 ];
 
 /** Exec steps of the inference plan that contain a batch norm fused with other layers. */

@@ -1,7 +1,7 @@
 // Size budgets of what ships to browsers (sizes are deterministic for a given source, so this is a
 // plain assertion): the browser build's core — the entry dist/browser/simdcnn.js plus every chunk
 // it imports statically, found by parsing the built files (bench/peers/sizes.mjs, which the peers
-// benchmark reports too) — stays under 168 KB (168,000 bytes) minified; the optional parts
+// benchmark reports too) — stays under 172 KB (172,000 bytes) minified; the optional parts
 // (WebGPU, the worker-model code, the model reader, the downloader, the training loop, the ONNX
 // exporter) stay out of it; each wasm
 // build stays under 64 KiB; the inline build stays one self-contained file.
@@ -20,8 +20,10 @@ const browserDir = join(root, 'dist', 'browser');
 // (153 KB, 49 KB gzip); fit() and toONNX() moved out to lazy chunks to pay for part of it.
 // 160 KB until the image ops joined it (sc.image.resize*, normalize, toNCHW, sc.transpose and
 // sc.browser.fromPixels, 7.5 KB): tfjs has them synchronous, and a lazy chunk can only serve an
-// async call.
-const CORE_BUDGET = 168_000;
+// async call. 168 KB until inference packed its weights once and fused more (the packed-weights
+// cache, batch-1 pooling bands, the padding → max pooling fold, swish in the epilogues, half-pixel upsampling: +3 KB):
+// what a forward pass runs must be in the core, since predict is synchronous.
+const CORE_BUDGET = 172_000;
 const WASM_BUDGET = 64 * 1024;
 
 function built(file: string): string {

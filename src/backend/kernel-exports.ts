@@ -20,9 +20,12 @@ export const GEMM_RELU = 2;
 export const GEMM_RELU6 = 4;
 /** b is already packed by packWeights (full-K panels [⌈n/8⌉][k][8]). */
 export const GEMM_PACKED_B = 8;
+/** Swish (x·sigmoid(x)) on the final result; inference only. */
+export const GEMM_SWISH = 16;
 /** sgemm's K block (assembly/gemm.ts KC). */
 export const GEMM_KC = 320;
 
 /** Epilogue activations the GEMM and convolution passes apply (and their codes in assembly/pack.ts). */
-export type EpilogueAct = 'linear' | 'relu' | 'relu6';
-export const EPILOGUE_ACT: Record<EpilogueAct, number> = { linear: 0, relu: 1, relu6: 2 };
+export type EpilogueAct = 'linear' | 'relu' | 'relu6' | 'swish';
+/** 'swish' only in inference plans: its gradient needs the pre-activation, which a fused pass never writes. */
+export const EPILOGUE_ACT: Record<EpilogueAct, number> = { linear: 0, relu: 1, relu6: 2, swish: 3 };

@@ -34,7 +34,7 @@ export const wasmKernels: Kernels = {
   backend: 'wasm',
   inPlace: true,
   fusesConvPool: true,
-  epilogueActs: ['linear', 'relu', 'relu6'],
+  epilogueActs: ['linear', 'relu', 'relu6', 'swish'],
 
   alloc: (floats) => runtime().heap.alloc(Math.max(1, floats) * 4),
   free: (b) => runtime().heap.free(n(b)),

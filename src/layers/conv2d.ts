@@ -118,7 +118,8 @@ export class Conv2D extends Layer {
     const conv = k.convPlan(g, training, pool);
     // ReLU (and ReLU6 where the backend has it) runs in the passes' epilogue; other activations are
     // a pass of their own over the output.
-    const epi = (k.epilogueActs as readonly string[]).includes(this.activation) ? this.activation as EpilogueAct : 'linear';
+    // Swish only in inference: its gradient needs the pre-activation, which the fused pass never writes.
+    const epi = (k.epilogueActs as readonly string[]).includes(this.activation) && !(training && this.activation === 'swish') ? this.activation as EpilogueAct : 'linear';
     const separate = epi !== this.activation;
     const ownsPre = separate && (!k.inPlace || (training && needsInput(this.activation)));
     const pre = ownsPre ? k.alloc(g.M * g.outC, `${this.name}/pre`) : io.y;

@@ -42,6 +42,9 @@ export interface Conv2DTransposeArgs extends CommonConvArgs {
 
 /** Activations the depthwise pass applies itself ('relu6' only where the activation registry has it). */
 const fusedDw = (a: string): a is DepthwiseActivation => a === 'linear' || a === 'relu' || a === 'relu6';
+/** ... and swish too in inference where the backend's epilogues have it (EfficientNet's SiLU). */
+const fusedIn = (a: string, k: Kernels, training: boolean): DepthwiseActivation | undefined =>
+  fusedDw(a) ? a : a === 'swish' && !training && (k.epilogueActs as readonly string[]).includes('swish') ? 'swish' : undefined;
 
 /** The argument checks every convolution layer here shares. */
 abstract class ConvBase extends Layer {
@@ -98,6 +101,8 @@ interface DepthwiseBuffers extends LayerBuffers {
   dw: DepthwisePlan;
   /** Where the pass writes before a separate activation (y itself where the backend works in place). */
   pre: Buf | undefined;
+  /** The activation the pass applies itself; undefined: a separate pass after it. */
+  fused?: DepthwiseActivation;
 }
 
 /** Depthwise 2-D convolution, kernel [kh, kw, inC, depthMultiplier], as tf.layers.depthwiseConv2d. */
@@ -139,16 +144,16 @@ export class DepthwiseConv2D extends ConvBase {
         [...this.kernelSize, this.inShape[2], this.depthMultiplier], this.strides, [[0, 0], o[0], o[1], [0, 0]] as never, this.dilationRate)
       : this.dwGeometry(batch, this.inShape);
     const dw = k.depthwisePlan(g, training);
-    const own = !fusedDw(this.activation) && (!k.inPlace || (training && needsInput(this.activation)));
+    const fused = fusedIn(this.activation, k, training);
+    const own = !fused && (!k.inPlace || (training && needsInput(this.activation)));
     const pre = own ? k.alloc(dw.g.M * dw.g.outC, `${this.name}/pre`) : io.y;
-    return { y: io.y, dx: io.dx, dw, pre, free: () => { dw.free(); if (own) k.free(pre!); } };
+    return { y: io.y, dx: io.dx, dw, pre, fused, free: () => { dw.free(); if (own) k.free(pre!); } };
   }
 
   forward(ctx: StepContext, buf: LayerBuffers, x: Buf): void {
-    const { dw, pre } = buf as DepthwiseBuffers;
-    const a = this.activation;
-    ctx.k.depthwiseForward(dw, x, this.param(ctx, 0), this.useBias ? this.param(ctx, 1) : undefined, pre!, fusedDw(a) ? a : 'linear');
-    if (!fusedDw(a)) ctx.k.activation(a as KernelActivation, dw.g.M, dw.g.outC, pre!, buf.y!);
+    const { dw, pre, fused } = buf as DepthwiseBuffers;
+    ctx.k.depthwiseForward(dw, x, this.param(ctx, 0), this.useBias ? this.param(ctx, 1) : undefined, pre!, fused ?? 'linear');
+    if (!fused) ctx.k.activation(this.activation as KernelActivation, dw.g.M, dw.g.outC, pre!, buf.y!);
   }
 
   backward(ctx: StepContext, buf: LayerBuffers, x: Buf, dy: Buf): void {

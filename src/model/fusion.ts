@@ -91,13 +91,16 @@ function soleReader(t: SymbolicTensor, graph: Graph, keep: ReadonlySet<number>):
   return readers.length === 1 && !keep.has(t.id) ? readers[0].node : undefined;
 }
 
-/** The epilogue an activation layer amounts to (ReLU, ReLU(maxValue 6), Activation('relu' | 'relu6')), if any. */
-function epilogueOf(l: Layer): EpilogueAct | undefined {
+/**
+ * The epilogue an activation layer amounts to (ReLU, ReLU(maxValue 6), Activation('relu' | 'relu6'
+ * | 'swish')), if any. Swish only in the inference chain (its gradient needs the pre-activation).
+ */
+function epilogueOf(l: Layer, swish = false): EpilogueAct | undefined {
   if (l.activityRegularizer) return undefined;
   const a = l instanceof Activation ? l.activation
     : l instanceof ReLU ? (l.kernelAct() as string)
       : undefined;
-  return a === 'relu' || a === 'relu6' ? a : undefined;
+  return a === 'relu' || a === 'relu6' || (swish && a === 'swish') ? a : undefined;
 }
 
 /**
@@ -159,7 +162,7 @@ const inferenceChain: FusionRule = {
     }
     let act: EpilogueAct = 'linear';
     const actNode = soleReader(tail.output, graph, keep);
-    const a = actNode && epilogueOf(actNode.layer);
+    const a = actNode && epilogueOf(actNode.layer, true);
     if (a) {
       act = a;
       nodes.push(actNode!);

@@ -28,7 +28,7 @@ export function reluBackward(n: number, y: number, dy: number, dx: number): void
 }
 /** y = 1/(1+e^−x); y may equal x. */
 export function sigmoidForward(n: number, x: number, y: number): void {
-  miscKernels().sigmoidForward(n, x, y);
+  parallelSlices(n, PARALLEL_MIN_ELEMENTS, 16, (i, c) => ['sigmoidForward', c, x + i * 4, y + i * 4] as const, miscKernels().sigmoidForward);
 }
 /** dx = dy·y·(1−y) with y = sigmoid(x); dx may equal dy. */
 export function sigmoidBackward(n: number, y: number, dy: number, dx: number): void {

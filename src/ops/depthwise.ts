@@ -13,8 +13,9 @@ import { conv2dGeometry, type Conv2DGeometry } from './conv.js';
 import { allocTensor, Tensor } from '../tensor.js';
 
 /** Epilogues fused into the forward (and masks of the backward). */
-export type DepthwiseActivation = 'linear' | 'relu' | 'relu6';
-export const DEPTHWISE_ACT = { linear: 0, relu: 1, relu6: 2 } as const;
+export type DepthwiseActivation = 'linear' | 'relu' | 'relu6' | 'swish';
+/** 'swish': wasm inference only (its backward would need the pre-activation). */
+export const DEPTHWISE_ACT = { linear: 0, relu: 1, relu6: 2, swish: 3 } as const;
 
 /** A conv geometry whose filter is [kh, kw, C, C·dm] in the conv's terms (outC = C·dm), plus dm. */
 export interface DepthwiseGeometry extends Conv2DGeometry {

@@ -1,4 +1,4 @@
-import { GEMM_ACCUMULATE, GEMM_KC, GEMM_PACKED_B, GEMM_RELU, GEMM_RELU6, type EpilogueAct } from '../backend/kernel-exports.js';
+import { GEMM_ACCUMULATE, GEMM_KC, GEMM_PACKED_B, GEMM_RELU, GEMM_RELU6, GEMM_SWISH, type EpilogueAct } from '../backend/kernel-exports.js';
 import { runtime, threadPool } from '../backend/runtime.js';
 import { argError } from '../errors.js';
 import { allocTensor, Tensor } from '../tensor.js';
@@ -47,7 +47,8 @@ export function gemm(m: number, n: number, k: number, a: number, transposeA: boo
   const act = opts.act ?? (opts.relu ? 'relu' : 'linear');
   const packed = opts.packedB === true;
   if (packed && transposeB) throw new Error('gemm: internal error: packedB with transposeB');
-  const flags = (opts.accumulate ? GEMM_ACCUMULATE : 0) | (act !== 'linear' ? GEMM_RELU : 0) | (act === 'relu6' ? GEMM_RELU6 : 0) | (packed ? GEMM_PACKED_B : 0);
+  const flags = (opts.accumulate ? GEMM_ACCUMULATE : 0) | (act === 'relu' || act === 'relu6' ? GEMM_RELU : 0) | (act === 'relu6' ? GEMM_RELU6 : 0)
+    | (act === 'swish' ? GEMM_SWISH : 0) | (packed ? GEMM_PACKED_B : 0);
   const bias = opts.bias ?? 0, res = opts.res ?? 0, scale = opts.scale ?? 0;
   if (res && opts.accumulate) throw new Error('gemm: internal error: a residual with accumulate');
   // The first K block's partial sums go to C: a residual there would be gone by the last block.
