@@ -5,7 +5,7 @@
 // OUTPUT y, not x: y carries everything the derivative needs (relu: y > 0 ⇔ x > 0; sigmoid:
 // y(1−y); tanh: 1−y²), so the layer can drop x and the forward may run in place.
 
-import { sigmoidV } from './simd';
+import { sigmoidV, tanhV } from './simd';
 
 /** y = max(x, 0). NaN stays NaN. y may equal x. */
 export function reluForward(n: i32, x: usize, y: usize): void {
@@ -70,7 +70,12 @@ export function sigmoidBackward(n: i32, y: usize, dy: usize, dx: usize): void {
 
 /** y = tanh(x). y may equal x. */
 export function tanhForward(n: i32, x: usize, y: usize): void {
-  for (let i = 0; i < n; i++) {
+  const n4 = n & ~3;
+  for (let i = 0; i < n4; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(y + o, tanhV(v128.load(x + o)));
+  }
+  for (let i = n4; i < n; i++) {
     const o = <usize>i << 2;
     store<f32>(y + o, Mathf.tanh(load<f32>(x + o)));
   }

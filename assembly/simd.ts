@@ -43,3 +43,25 @@
   const r = f32x4.div(one, f32x4.add(one, expV(f32x4.neg(v))));
   return v128.andnot(r, f32x4.lt(v, f32x4.splat(-88.72)));
 }
+
+/**
+ * tanh in four lanes (Cephes' tanhf): an odd polynomial below |v| = 0.625, 1 − 2/(e^{2|v|} + 1)
+ * with v's sign above (no cancellation near 0, exactly ±1 far out, −0 stays −0); NaN stays NaN.
+ */
+// @ts-ignore: decorator
+@inline export function tanhV(v: v128): v128 {
+  const ax = f32x4.abs(v);
+  const z = f32x4.mul(v, v);
+  let p = f32x4.splat(-5.70498872745e-3);
+  p = f32x4.add(f32x4.mul(p, z), f32x4.splat(2.06390887954e-2));
+  p = f32x4.add(f32x4.mul(p, z), f32x4.splat(-5.37397155531e-2));
+  p = f32x4.add(f32x4.mul(p, z), f32x4.splat(1.33314422036e-1));
+  p = f32x4.add(f32x4.mul(p, z), f32x4.splat(-3.33332819422e-1));
+  const one = f32x4.splat(1);
+  // v·(1 + z·p), not v + v·z·p: −0 stays −0.
+  const small = f32x4.mul(v, f32x4.add(one, f32x4.mul(z, p)));
+  const e = expV(f32x4.add(ax, ax));
+  const big = f32x4.sub(one, f32x4.div(f32x4.splat(2), f32x4.add(e, one)));
+  const signed = v128.or(big, v128.and(v, i32x4.splat(0x80000000)));
+  return v128.bitselect(small, signed, f32x4.lt(ax, f32x4.splat(0.625)));
+}

@@ -36,7 +36,7 @@ export function sigmoidBackward(n: number, y: number, dy: number, dx: number): v
 }
 /** y = tanh(x); y may equal x. */
 export function tanhForward(n: number, x: number, y: number): void {
-  miscKernels().tanhForward(n, x, y);
+  parallelSlices(n, PARALLEL_MIN_ELEMENTS, 16, (i, c) => ['tanhForward', c, x + i * 4, y + i * 4] as const, miscKernels().tanhForward);
 }
 /** dx = dy·(1−y²) with y = tanh(x); dx may equal dy. */
 export function tanhBackward(n: number, y: number, dy: number, dx: number): void {
